@@ -1,0 +1,1 @@
+//! Proofs of possession of BLS signing keys. Not written yet.

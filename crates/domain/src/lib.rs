@@ -1,0 +1,137 @@
+//! Veil's registry of domain-separation tags: one versioned tag for every hash Veil computes.
+//!
+//! Every hash, key derivation, hash-to-curve and Fiat–Shamir challenge in Veil is
+//! domain-separated by a tag defined here and nowhere else, so that no two uses of a hash can
+//! ever be confused, and so that a reviewer can see every use of a hash on one page.
+//!
+//! # Naming scheme
+//!
+//! `VEIL-V<version>-<AREA>-<PURPOSE>`, upper case ASCII, where `<AREA>` names the crate or
+//! subsystem and `<PURPOSE>` the use. Hash-to-curve tags follow RFC 9380 §3.1 and append the
+//! suite identifier, e.g. `VEIL-V1-THRESHOLD-GBAR_BLS12381G1_XMD:SHA-256_SSWU_RO_`.
+//!
+//! Changing a tag changes every value derived with it (ciphertexts, proofs, signatures,
+//! commitments) and is therefore a **breaking change**: bump the version component and record
+//! it in the changelog. Test-vector tags such as RFC 9380's `QUUX-V01-CS02-...` are never
+//! used outside tests.
+//!
+//! ```
+//! use veil_domain::{all_tags, threshold};
+//! assert!(threshold::KEM_KDF.starts_with(b"VEIL-V1-"));
+//! // Every registered tag is distinct.
+//! let tags = all_tags();
+//! for (i, a) in tags.iter().enumerate() {
+//!     for b in &tags[i + 1..] {
+//!         assert_ne!(a, b);
+//!     }
+//! }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+/// Tags of the threshold encryption scheme (TDH2 on BLS12-381 G1, hybrid with AES-256-GCM).
+pub mod threshold {
+    /// Hash-to-curve (RFC 9380, `BLS12381G1_XMD:SHA-256_SSWU_RO_`) deriving the independent
+    /// generator `Ḡ` of G1.
+    pub const GBAR_H2C: &[u8] = b"VEIL-V1-THRESHOLD-GBAR_BLS12381G1_XMD:SHA-256_SSWU_RO_";
+    /// HKDF (SHA-256) deriving the data-encapsulation key from `r·PK`, `U` and the label.
+    pub const KEM_KDF: &[u8] = b"VEIL-V1-THRESHOLD-KEM-KDF";
+    /// Key-commitment tag over the derived data key.
+    pub const KEY_COMMITMENT: &[u8] = b"VEIL-V1-THRESHOLD-KEY-COMMITMENT";
+    /// Hash of a label into the bytes that proofs and KDFs bind.
+    pub const LABEL: &[u8] = b"VEIL-V1-THRESHOLD-LABEL";
+    /// Challenge of the ciphertext-validity DLEQ proof (`log_G U = log_Ḡ Ū`).
+    pub const CIPHERTEXT_DLEQ: &[u8] = b"VEIL-V1-THRESHOLD-CIPHERTEXT-DLEQ";
+    /// Challenge of a member's batched DLEQ proof over its decryption shares.
+    pub const SHARE_DLEQ: &[u8] = b"VEIL-V1-THRESHOLD-SHARE-DLEQ";
+    /// Coefficients of random linear combinations used in batch verification.
+    pub const BATCH_WEIGHTS: &[u8] = b"VEIL-V1-THRESHOLD-BATCH-WEIGHTS";
+    /// Identifier of a ciphertext (hash of its canonical encoding).
+    pub const CIPHERTEXT_ID: &[u8] = b"VEIL-V1-THRESHOLD-CIPHERTEXT-ID";
+}
+
+/// Tags of the BLS multi-signatures that form order certificates.
+pub mod certificate {
+    /// Hash-to-curve (RFC 9380, G2) for signed messages; `NUL` ciphersuite with
+    /// proof-of-possession, in the naming style of the IETF BLS draft.
+    pub const SIGN_H2C: &[u8] = b"VEIL-V1-CERTIFICATE-SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+    /// Hash-to-curve (RFC 9380, G2) for proofs of possession of a signing key.
+    pub const POP_H2C: &[u8] = b"VEIL-V1-CERTIFICATE-POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+    /// Coefficients of random linear combinations when many signatures are verified at once.
+    pub const BATCH_WEIGHTS: &[u8] = b"VEIL-V1-CERTIFICATE-BATCH-WEIGHTS";
+}
+
+/// Tags of delay mode: RSW time-lock puzzles and Wesolowski proofs.
+pub mod timelock {
+    /// Hash deriving the puzzle base `g` from a seed (nothing-up-my-sleeve).
+    pub const GENERATOR: &[u8] = b"VEIL-V1-TIMELOCK-GENERATOR";
+    /// Hash-to-prime producing the Wesolowski challenge prime `ℓ`.
+    pub const WESOLOWSKI_PRIME: &[u8] = b"VEIL-V1-TIMELOCK-WESOLOWSKI-PRIME";
+    /// HKDF (SHA-256) deriving the data key from the puzzle solution `h^a` and the label.
+    pub const PUZZLE_KDF: &[u8] = b"VEIL-V1-TIMELOCK-PUZZLE-KDF";
+    /// Key-commitment tag over the derived data key.
+    pub const KEY_COMMITMENT: &[u8] = b"VEIL-V1-TIMELOCK-KEY-COMMITMENT";
+    /// Challenge of the proof of knowledge of the puzzle exponent `a`.
+    pub const EXPONENT_POK: &[u8] = b"VEIL-V1-TIMELOCK-EXPONENT-POK";
+    /// Hash of a delay-parameter set, used as its identifier.
+    pub const PARAMS_ID: &[u8] = b"VEIL-V1-TIMELOCK-PARAMS-ID";
+    /// HKDF (SHA-256) wrapping one data key under both the threshold KEM and a puzzle (dual
+    /// mode).
+    pub const DUAL_WRAP: &[u8] = b"VEIL-V1-TIMELOCK-DUAL-WRAP";
+}
+
+/// Every tag in the registry, for tests that check distinctness and the naming scheme.
+pub fn all_tags() -> Vec<&'static [u8]> {
+    vec![
+        threshold::GBAR_H2C,
+        threshold::KEM_KDF,
+        threshold::KEY_COMMITMENT,
+        threshold::LABEL,
+        threshold::CIPHERTEXT_DLEQ,
+        threshold::SHARE_DLEQ,
+        threshold::BATCH_WEIGHTS,
+        threshold::CIPHERTEXT_ID,
+        certificate::SIGN_H2C,
+        certificate::POP_H2C,
+        certificate::BATCH_WEIGHTS,
+        timelock::GENERATOR,
+        timelock::WESOLOWSKI_PRIME,
+        timelock::PUZZLE_KDF,
+        timelock::KEY_COMMITMENT,
+        timelock::EXPONENT_POK,
+        timelock::PARAMS_ID,
+        timelock::DUAL_WRAP,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_distinct_and_follow_the_scheme() {
+        let tags = all_tags();
+        for (i, a) in tags.iter().enumerate() {
+            assert!(a.starts_with(b"VEIL-V1-"), "{}", String::from_utf8_lossy(a));
+            assert!(a.is_ascii());
+            // RFC 9380 §3.1: a DST is at most 255 bytes.
+            assert!(a.len() <= 255);
+            for b in &tags[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn no_tag_is_a_prefix_of_another() {
+        // A tag that prefixes another could collide once a variable-length input follows it.
+        let tags = all_tags();
+        for a in &tags {
+            for b in &tags {
+                if a != b {
+                    assert!(!b.starts_with(a), "{}", String::from_utf8_lossy(a));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Threshold encryption for Veil. Not written yet.
+#![deny(missing_docs)]

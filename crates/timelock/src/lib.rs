@@ -1,0 +1,2 @@
+//! Delay mode for Veil. Not written yet.
+#![deny(missing_docs)]

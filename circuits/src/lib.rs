@@ -8,9 +8,11 @@
 //!   decryption shares are correct.
 //! - [`pop`]: proofs of possession of BLS signing keys (the rogue-key defence of order
 //!   certificates).
+//! - [`pvss`]: the proofs of the key ceremony's publicly verifiable dealings.
 //! - [`rsa_pok`]: the proof of knowledge of a time-lock puzzle's exponent in the RSA group.
 #![deny(missing_docs)]
 
 pub mod dleq;
 pub mod pop;
+pub mod pvss;
 pub mod rsa_pok;

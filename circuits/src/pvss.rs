@@ -1,0 +1,1 @@
+//! Proofs of the key ceremony's publicly verifiable dealings. Not written yet.

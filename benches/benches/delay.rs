@@ -1,0 +1,1 @@
+fn main() {} // placeholder: filled by the delay-mode work

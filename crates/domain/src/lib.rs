@@ -80,6 +80,30 @@ pub mod timelock {
     pub const DUAL_WRAP: &[u8] = b"VEIL-V1-TIMELOCK-DUAL-WRAP";
 }
 
+/// Tags of the key ceremony (publicly verifiable DKG and resharing, `veil-keygen`).
+pub mod keygen {
+    /// Hash-to-curve (RFC 9380, G2) for BLS signatures on ceremony messages (dealings,
+    /// complaints); distinct from certificate signatures so that no ceremony message can be
+    /// replayed as a vote and vice versa.
+    pub const SIGN_H2C: &[u8] = b"VEIL-V1-KEYGEN-SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+    /// Hash of a ceremony's public parameters (roster, threshold, epoch), its identifier.
+    pub const PARAMS_ID: &[u8] = b"VEIL-V1-KEYGEN-PARAMS-ID";
+    /// Hash-to-scalar key stream (hashed ElGamal) that pads an encrypted share.
+    pub const SHARE_PAD: &[u8] = b"VEIL-V1-KEYGEN-SHARE-PAD";
+    /// Challenge of a dealer's Schnorr proof of knowledge of its constant coefficient.
+    pub const DEALER_POK: &[u8] = b"VEIL-V1-KEYGEN-DEALER-POK";
+    /// Challenge of a member's Schnorr proof of knowledge of its share-encryption key.
+    pub const ENCRYPTION_POK: &[u8] = b"VEIL-V1-KEYGEN-ENCRYPTION-POK";
+    /// Challenge of a complaint's DLEQ proof revealing one pairwise key.
+    pub const COMPLAINT_DLEQ: &[u8] = b"VEIL-V1-KEYGEN-COMPLAINT-DLEQ";
+    /// Identifier of a dealing (hash of its canonical encoding).
+    pub const DEALING_ID: &[u8] = b"VEIL-V1-KEYGEN-DEALING-ID";
+    /// Hash of a whole ceremony transcript, recorded in `committee.json`.
+    pub const TRANSCRIPT: &[u8] = b"VEIL-V1-KEYGEN-TRANSCRIPT";
+    /// Coefficients of random linear combinations when many shares are checked at once.
+    pub const BATCH_WEIGHTS: &[u8] = b"VEIL-V1-KEYGEN-BATCH-WEIGHTS";
+}
+
 /// Every tag in the registry, for tests that check distinctness and the naming scheme.
 pub fn all_tags() -> Vec<&'static [u8]> {
     vec![
@@ -101,6 +125,15 @@ pub fn all_tags() -> Vec<&'static [u8]> {
         timelock::EXPONENT_POK,
         timelock::PARAMS_ID,
         timelock::DUAL_WRAP,
+        keygen::SIGN_H2C,
+        keygen::PARAMS_ID,
+        keygen::SHARE_PAD,
+        keygen::DEALER_POK,
+        keygen::ENCRYPTION_POK,
+        keygen::COMPLAINT_DLEQ,
+        keygen::DEALING_ID,
+        keygen::TRANSCRIPT,
+        keygen::BATCH_WEIGHTS,
     ]
 }
 

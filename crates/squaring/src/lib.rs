@@ -7,6 +7,8 @@ mod fixed_base;
 mod limbs;
 mod modulus;
 mod solver;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use fixed_base::FixedBase;
 pub use modulus::{ArithError, Element, Modulus};

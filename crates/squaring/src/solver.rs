@@ -48,7 +48,13 @@ impl Backend {
     pub fn is_available(self) -> bool {
         match self {
             Backend::Portable => true,
-            // X86-START
+            #[cfg(target_arch = "x86_64")]
+            Backend::MulxAdx => crate::x86::mulx::detected(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => crate::x86::simd::avx2_detected(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => crate::x86::simd::avx512_detected(),
+            #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
     }
@@ -125,6 +131,11 @@ impl Engine for ScalarEngine<'_> {
 /// `x ← x^(2^k)` on Montgomery limbs with the scalar kernels (monomorphised for 16, 32
 /// and 48 limbs).
 pub(crate) fn square_in_place(m: &Modulus, x: &mut [u64], k: u64, mulx: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if mulx && crate::x86::mulx::detected() {
+        crate::x86::mulx::square_repeat(x, &m.n, m.n0, k);
+        return;
+    }
     let _ = mulx;
     use crate::limbs::{sqr_repeat_dyn, sqr_repeat_fixed};
     macro_rules! fixed {

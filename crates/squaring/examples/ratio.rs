@@ -1,0 +1,101 @@
+//! Prints, in one run, the median time per 2048-bit modular squaring for GMP (`pow_mod` with
+//! exponent `2^k`) and for every available backend (one chain, and batches of 8 and 16
+//! chains), the ratios against GMP, and the detected CPU features.
+//!
+//! `cargo run --release -p veil-squaring --example ratio [-- <squarings per run> <runs>]`
+
+use std::hint::black_box;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use rug::Integer;
+use rug::integer::Order;
+use veil_squaring::{Backend, Element, Modulus, square_repeated, square_repeated_batch};
+
+/// The RSA Factoring Challenge's RSA-2048 modulus.
+const RSA2048: &str = "25195908475657893494027183240048398571429282126204032027777137836043662020707595556264018525880784406918290641249515082189298559149176184502808489120072844992687392807287776735971418347270261896375014971824691165077613379859095700097330459748808428401797429100642458691817195118746121515172654632282216869987549182422433637259085141865462043576798423387184774447920739934236584823824281198163815010674810451660377306056201619676256133844143603833904414952634432190114657544454178424020924616515723350778707749817125772467962926386356373289912154831438167899885040445364023527381951378636564391212010397122822120720357";
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median over `runs` of (seconds per run) / `per_run` squarings, in ns.
+fn measure(runs: usize, per_run: u64, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up
+    let samples = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e9 / per_run as f64
+        })
+        .collect();
+    median(samples)
+}
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let k = args.first().copied().unwrap_or(20_000);
+    let runs = args.get(1).copied().unwrap_or(9) as usize;
+
+    let mut features = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! feat {
+            ($($f:tt),*) => {$(
+                if std::is_x86_feature_detected!($f) { features.push($f); }
+            )*};
+        }
+        feat!(
+            "bmi2",
+            "adx",
+            "avx2",
+            "avx512f",
+            "avx512bw",
+            "avx512dq",
+            "avx512vl",
+            "avx512ifma"
+        );
+    }
+    println!("cpu features: {}", features.join(" "));
+    println!("available backends: {:?}", Backend::available());
+    println!("2048-bit modulus (RSA-2048), {k} squarings per run, median of {runs} runs\n");
+
+    let n: Integer = RSA2048.parse().expect("constant is a valid integer");
+    let m = Modulus::from_be_bytes(&n.to_digits::<u8>(Order::Msf)).expect("RSA-2048 is odd");
+    let x = Integer::from(0x1234_5678_9abc_def1u64) * Integer::from(&n >> 100) % &n;
+    let ex = m.element(&x.to_digits::<u8>(Order::Msf)).expect("x < N");
+    let xs: Vec<Element> = (0..16u8)
+        .map(|i| m.element_reduced(&[i, 7, 3, 1, 9, 2]))
+        .collect();
+
+    let exp = Integer::from(1) << (k as u32);
+    let gmp = measure(runs, k, || {
+        black_box(x.clone().pow_mod(&exp, &n).expect("modulus is nonzero"));
+    });
+    println!("{:<34} {:>10.1} ns/squaring   1.00x", "gmp pow_mod", gmp);
+
+    let mut go = |_| ControlFlow::Continue(());
+    for b in Backend::available() {
+        let ns = measure(runs, k, || {
+            black_box(square_repeated(&m, &ex, k, b, &mut go).expect("never cancelled"));
+        });
+        let label = format!("single backend={}", b.name());
+        println!("{label:<34} {ns:>10.1} ns/squaring   {:.2}x", gmp / ns);
+    }
+    for b in Backend::available() {
+        for lanes in [8usize, 16] {
+            let chains = &xs[..lanes];
+            let ns = measure(runs, k * lanes as u64, || {
+                black_box(
+                    square_repeated_batch(&m, chains, k, b, &mut go).expect("never cancelled"),
+                );
+            });
+            let label = format!("batch lanes={lanes} backend={}", b.name());
+            println!("{label:<34} {ns:>10.1} ns/squaring   {:.2}x", gmp / ns);
+        }
+    }
+}

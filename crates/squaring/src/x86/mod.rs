@@ -1,0 +1,5 @@
+//! x86-64 kernels, each behind runtime feature detection: scalar MULX/ADX ([`mulx`]) and
+//! multi-lane AVX2 / AVX-512F ([`simd`]).
+
+pub(crate) mod mulx;
+pub(crate) mod simd;

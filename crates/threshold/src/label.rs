@@ -234,7 +234,11 @@ mod tests {
 
     #[test]
     fn fixture_bytes() {
-        let hex: String = sample().to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = sample()
+            .to_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(
             hex,
             concat!(
@@ -265,7 +269,10 @@ mod tests {
         ));
         let mut v = bytes.clone();
         v[0] = 2;
-        assert_eq!(Label::from_bytes(&v), Err(LabelError::UnsupportedVersion(2)));
+        assert_eq!(
+            Label::from_bytes(&v),
+            Err(LabelError::UnsupportedVersion(2))
+        );
         let mut empty = bytes.clone();
         empty[41..49].copy_from_slice(&30u64.to_be_bytes());
         assert!(matches!(

@@ -2,6 +2,15 @@
 //! and BLS multi-signatures for order certificates.
 #![deny(missing_docs)]
 
+pub mod certificate;
+pub mod keys;
 pub mod label;
 
+pub use certificate::{
+    AggregateSignature, BlsPublicKey, CertificateError, Signature, SignerBitmap, SigningKey,
+};
+pub use keys::{
+    KeyError, KeyShare, PublicKey, ThresholdKey, VerificationKey, hazmat, lagrange_at_zero,
+};
 pub use label::{Label, LabelError, SlotRange};
+pub use veil_circuits::pop::ProofOfPossession;

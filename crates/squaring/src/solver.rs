@@ -158,12 +158,25 @@ fn engine<'m>(m: &'m Modulus, xs: &[Element], backend: Backend) -> Box<dyn Engin
     for x in xs {
         assert_eq!(x.limbs.len(), m.limbs(), "element of a different modulus");
     }
-    let b = backend.resolve();
-    Box::new(ScalarEngine {
-        m,
-        mulx: b == Backend::MulxAdx,
-        xs: xs.to_vec(),
-    })
+    match backend.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        b @ (Backend::Avx2 | Backend::Avx512) => {
+            match crate::x86::simd::engine(m, xs, b == Backend::Avx512) {
+                Some(e) => e,
+                // Modulus too large for the 28-bit lane radix: scalar.
+                None => Box::new(ScalarEngine {
+                    m,
+                    mulx: true,
+                    xs: xs.to_vec(),
+                }),
+            }
+        }
+        b => Box::new(ScalarEngine {
+            m,
+            mulx: b == Backend::MulxAdx,
+            xs: xs.to_vec(),
+        }),
+    }
 }
 
 /// Runs `engine` for `t` squarings, reporting progress and collecting checkpoints every

@@ -1,7 +1,551 @@
-//! Multi-lane SIMD squaring (work in progress).
+//! Multi-lane Montgomery squaring: one independent chain per 64-bit SIMD lane.
+//!
+//! **Representation.** A value is split into `L'` limbs of 28 bits (`R' = 2^(28·L')`, with
+//! `28·L' ≥ bits(N) + 2`, i.e. `R' > 4N`); limb `j` of the chains in one vector sits in the
+//! 64-bit lanes of vector `j` (8 chains per AVX-512 vector, 4 per AVX2 vector). Two vectors
+//! may be interleaved ("V = 2") so that two independent instruction streams share every
+//! broadcast of a limb of `N` and hide the multiplier latency: 16 chains for AVX-512, 8 for
+//! AVX2. Products are 32×32→64-bit (`vpmuludq`, `_mm512_mul_epu32`/`_mm256_mul_epu32`).
+//!
+//! **Reduction.** Montgomery multiplication in product-scanning (column-wise) form, the
+//! "FIPS" method of Koç, Acar and Kaliski (1996): column `k` of `a·b` and of `m·N` is summed
+//! in one 64-bit accumulator per lane, the digit `m_k = t·(−N^{-1}) mod 2^28` is chosen so
+//! that the column becomes divisible by `2^28`, and only the column's carry (`t >> 28`,
+//! below `2^36`) moves on. Because limbs are 28-bit, a column holds at most `2·L'` products
+//! below `2^56` (for squaring, `L'/2` doubled products below `2^57`, the diagonal and `L'`
+//! reduction products): `2·L'·2^56 + 2^36 < 2^64` for `L' ≤ 127`, so no intermediate
+//! carry handling is needed — the 28-bit radix trades a few more limbs for carry-free
+//! accumulation, the trade-off Gueron and Krasnov made for AVX2 RSA ("Software
+//! Implementation of Modular Exponentiation, Using Advanced Vector Instructions
+//! Architectures", WAIFI 2012; "Speeding up big-numbers squaring", ITNG 2012). Squaring
+//! computes each off-diagonal product once against a pre-doubled copy of the operand.
+//!
+//! **Lazy reduction.** With `R' > 4N`, inputs below `2N` give outputs
+//! `(a² + mN)/R' < 2N`, so the hot loop never subtracts `N`. Values enter through a
+//! multiplication by `R'² mod N` and leave through a multiplication by 1 (giving a value
+//! `≤ N`), followed by one constant-time conditional subtraction: the result is the
+//! canonical value, bit-identical to every other backend.
+//!
+//! Moduli above 3556 bits (`L' > 127`) would overflow the accumulators; the engine then
+//! declines and the caller uses the scalar backend.
+
+// Limb-and-lane kernels read most clearly with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
+use core::arch::x86_64::*;
+
+use zeroize::Zeroize;
+
+use crate::limbs::{self, MAX_LIMBS};
+use crate::modulus::{Element, Modulus};
+use crate::solver::Engine;
+
+/// Limb radix: 28 bits.
+const W: u32 = 28;
+const MASK: u64 = (1 << W) - 1;
+/// Largest limb count whose column sums fit in 64 bits (see the module docs).
+const MAX_L: usize = 127;
+
+/// Whether the CPU can run the AVX2 kernels.
 pub(crate) fn avx2_detected() -> bool {
-    false
+    std::is_x86_feature_detected!("avx2")
 }
+
+/// Whether the CPU can run the AVX-512F kernels.
 pub(crate) fn avx512_detected() -> bool {
-    false
+    std::is_x86_feature_detected!("avx512f")
+}
+
+/// One SIMD register of 64-bit lanes. Every method requires the CPU feature of its
+/// implementation (the safety contract of each `unsafe fn`).
+trait Lanes: Copy {
+    const LANES: usize;
+    unsafe fn splat(x: u64) -> Self;
+    unsafe fn loadu(p: *const u64) -> Self;
+    unsafe fn storeu(self, p: *mut u64);
+    unsafe fn add(self, o: Self) -> Self;
+    /// Low 32 bits × low 32 bits → 64 bits, per lane.
+    unsafe fn mul(self, o: Self) -> Self;
+    unsafe fn and(self, o: Self) -> Self;
+    /// `>> 28` per lane.
+    unsafe fn shr_w(self) -> Self;
+    /// `<< 1` per lane.
+    unsafe fn dbl(self) -> Self;
+}
+
+impl Lanes for __m256i {
+    const LANES: usize = 4;
+    #[inline(always)]
+    unsafe fn splat(x: u64) -> Self {
+        // SAFETY: AVX2 is the caller's guarantee (as for every method below).
+        unsafe { _mm256_set1_epi64x(x as i64) }
+    }
+    #[inline(always)]
+    unsafe fn loadu(p: *const u64) -> Self {
+        // SAFETY: the caller guarantees 4 readable u64 at p; unaligned load.
+        unsafe { _mm256_loadu_si256(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn storeu(self, p: *mut u64) {
+        // SAFETY: the caller guarantees 4 writable u64 at p; unaligned store.
+        unsafe { _mm256_storeu_si256(p.cast(), self) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        // SAFETY: AVX2.
+        unsafe { _mm256_add_epi64(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        // SAFETY: AVX2.
+        unsafe { _mm256_mul_epu32(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn and(self, o: Self) -> Self {
+        // SAFETY: AVX2.
+        unsafe { _mm256_and_si256(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn shr_w(self) -> Self {
+        // SAFETY: AVX2.
+        unsafe { _mm256_srli_epi64::<28>(self) }
+    }
+    #[inline(always)]
+    unsafe fn dbl(self) -> Self {
+        // SAFETY: AVX2.
+        unsafe { _mm256_slli_epi64::<1>(self) }
+    }
+}
+
+impl Lanes for __m512i {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(x: u64) -> Self {
+        // SAFETY: AVX-512F is the caller's guarantee (as for every method below).
+        unsafe { _mm512_set1_epi64(x as i64) }
+    }
+    #[inline(always)]
+    unsafe fn loadu(p: *const u64) -> Self {
+        // SAFETY: the caller guarantees 8 readable u64 at p; unaligned load.
+        unsafe { _mm512_loadu_si512(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn storeu(self, p: *mut u64) {
+        // SAFETY: the caller guarantees 8 writable u64 at p; unaligned store.
+        unsafe { _mm512_storeu_si512(p.cast(), self) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        // SAFETY: AVX-512F.
+        unsafe { _mm512_add_epi64(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        // SAFETY: AVX-512F.
+        unsafe { _mm512_mul_epu32(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn and(self, o: Self) -> Self {
+        // SAFETY: AVX-512F.
+        unsafe { _mm512_and_si512(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn shr_w(self) -> Self {
+        // SAFETY: AVX-512F.
+        unsafe { _mm512_srli_epi64::<28>(self) }
+    }
+    #[inline(always)]
+    unsafe fn dbl(self) -> Self {
+        // SAFETY: AVX-512F.
+        unsafe { _mm512_slli_epi64::<1>(self) }
+    }
+}
+
+/// Working storage for one group of `V` vectors of chains.
+type Limbs<T, const V: usize> = [[T; V]; MAX_L];
+
+/// Column-wise Montgomery product or square of `V` vectors of chains.
+///
+/// `b = None` squares `a`; otherwise multiplies `a` by `b`. `len ≤ MAX_L` limbs; inputs
+/// below `2N` with 28-bit limbs; output below `2N` with 28-bit limbs.
+///
+/// # Safety
+/// The CPU supports `T`'s instruction set.
+#[inline(always)]
+unsafe fn mont<T: Lanes, const V: usize>(
+    a: &Limbs<T, V>,
+    b: Option<&Limbs<T, V>>,
+    r: &mut Limbs<T, V>,
+    scratch: &mut (Limbs<T, V>, Limbs<T, V>),
+    nn: &[u64; MAX_L],
+    n0: u64,
+    len: usize,
+) {
+    // SAFETY (whole body): every intrinsic wrapper needs only the CPU feature, which is this
+    // function's contract; indices stay below `len ≤ MAX_L` as argued per loop.
+    unsafe {
+        let zero = T::splat(0);
+        let mask = T::splat(MASK);
+        let n0v = T::splat(n0 & MASK);
+        let (m, a2) = scratch;
+        if b.is_none() {
+            for i in 0..len {
+                for v in 0..V {
+                    a2[i][v] = a[i][v].dbl();
+                }
+            }
+        }
+        let mut carry = [zero; V];
+        // One column: the a·b (or a²) part and the m·N part for i in lo..hi.
+        let column =
+            |k: usize, lo: usize, m: &Limbs<T, V>, a2: &Limbs<T, V>, mhi: usize| -> [T; V] {
+                let mut s = [zero; V];
+                let mut u = [zero; V];
+                match b {
+                    None => {
+                        // i < k − i: each off-diagonal pair once, against the doubled copy.
+                        for i in lo..k.div_ceil(2) {
+                            for v in 0..V {
+                                s[v] = s[v].add(a2[i][v].mul(a[k - i][v]));
+                            }
+                        }
+                        if k.is_multiple_of(2) {
+                            for v in 0..V {
+                                s[v] = s[v].add(a[k / 2][v].mul(a[k / 2][v]));
+                            }
+                        }
+                    }
+                    Some(b) => {
+                        for i in lo..(k + 1).min(len) {
+                            for v in 0..V {
+                                s[v] = s[v].add(a[i][v].mul(b[k - i][v]));
+                            }
+                        }
+                    }
+                }
+                for i in lo..mhi {
+                    let nb = T::splat(nn[k - i]);
+                    for v in 0..V {
+                        u[v] = u[v].add(m[i][v].mul(nb));
+                    }
+                }
+                let mut t = [zero; V];
+                for v in 0..V {
+                    t[v] = s[v].add(u[v]);
+                }
+                t
+            };
+        // Columns 0..len: choose the digits m_k, shift out 28 zero bits.
+        let n_lo = T::splat(nn[0]);
+        for k in 0..len {
+            let t = column(k, 0, m, a2, k);
+            for v in 0..V {
+                let t = t[v].add(carry[v]);
+                let mk = t.mul(n0v).and(mask);
+                m[k][v] = mk;
+                carry[v] = t.add(mk.mul(n_lo)).shr_w();
+            }
+        }
+        // Columns len..2len−1: the result limbs.
+        for k in len..2 * len - 1 {
+            let t = column(k, k + 1 - len, m, a2, len);
+            for v in 0..V {
+                let t = t[v].add(carry[v]);
+                r[k - len][v] = t.and(mask);
+                carry[v] = t.shr_w();
+            }
+        }
+        r[len - 1] = carry;
+    }
+}
+
+/// `k` squarings of one group, state in and out through `buf` (`len·V·LANES` u64,
+/// limb-major).
+///
+/// # Safety
+/// The CPU supports `T`'s instruction set.
+#[inline(always)]
+unsafe fn run_group<T: Lanes, const V: usize>(
+    buf: &mut [u64],
+    nn: &[u64; MAX_L],
+    n0: u64,
+    len: usize,
+    k: u64,
+) {
+    assert!(len <= MAX_L && buf.len() >= len * V * T::LANES);
+    // SAFETY: the CPU feature is this function's contract; loads and stores stay inside
+    // `buf`, whose length was just checked.
+    unsafe {
+        let zero = T::splat(0);
+        let mut a: Limbs<T, V> = [[zero; V]; MAX_L];
+        let mut r: Limbs<T, V> = [[zero; V]; MAX_L];
+        let mut scratch = ([[zero; V]; MAX_L], [[zero; V]; MAX_L]);
+        for i in 0..len {
+            for v in 0..V {
+                a[i][v] = T::loadu(buf.as_ptr().add((i * V + v) * T::LANES));
+            }
+        }
+        for _ in 0..k / 2 {
+            mont::<T, V>(&a, None, &mut r, &mut scratch, nn, n0, len);
+            mont::<T, V>(&r, None, &mut a, &mut scratch, nn, n0, len);
+        }
+        if !k.is_multiple_of(2) {
+            mont::<T, V>(&a, None, &mut r, &mut scratch, nn, n0, len);
+            a = r;
+        }
+        for i in 0..len {
+            for v in 0..V {
+                a[i][v].storeu(buf.as_mut_ptr().add((i * V + v) * T::LANES));
+            }
+        }
+    }
+}
+
+/// `buf ← buf · b` (Montgomery, `b` the same for every lane), for conversions.
+///
+/// # Safety
+/// The CPU supports `T`'s instruction set.
+#[inline(always)]
+unsafe fn mul_group<T: Lanes, const V: usize>(
+    buf: &mut [u64],
+    b: &[u64],
+    nn: &[u64; MAX_L],
+    n0: u64,
+    len: usize,
+) {
+    assert!(len <= MAX_L && buf.len() >= len * V * T::LANES && b.len() >= len);
+    // SAFETY: as in `run_group`.
+    unsafe {
+        let zero = T::splat(0);
+        let mut a: Limbs<T, V> = [[zero; V]; MAX_L];
+        let mut bv: Limbs<T, V> = [[zero; V]; MAX_L];
+        let mut r: Limbs<T, V> = [[zero; V]; MAX_L];
+        for i in 0..len {
+            for v in 0..V {
+                a[i][v] = T::loadu(buf.as_ptr().add((i * V + v) * T::LANES));
+                bv[i][v] = T::splat(b[i]);
+            }
+        }
+        let mut scratch = ([[zero; V]; MAX_L], [[zero; V]; MAX_L]);
+        mont::<T, V>(&a, Some(&bv), &mut r, &mut scratch, nn, n0, len);
+        for i in 0..len {
+            for v in 0..V {
+                r[i][v].storeu(buf.as_mut_ptr().add((i * V + v) * T::LANES));
+            }
+        }
+    }
+}
+
+/// Monomorphised entry points: each `#[target_feature]` function instantiates the generic
+/// kernels for its instruction set, its `V`, and the 1024/2048/3072-bit limb counts.
+macro_rules! entry {
+    ($run:ident, $mul:ident, $t:ty, $v:literal, $feat:literal) => {
+        /// # Safety
+        /// The CPU supports the named target feature.
+        #[target_feature(enable = $feat)]
+        unsafe fn $run(buf: &mut [u64], nn: &[u64; MAX_L], n0: u64, len: usize, k: u64) {
+            // SAFETY: the feature is this function's contract; literal lengths let the
+            // compiler specialise the loops for the common modulus sizes.
+            unsafe {
+                match len {
+                    37 => run_group::<$t, $v>(buf, nn, n0, 37, k),
+                    74 => run_group::<$t, $v>(buf, nn, n0, 74, k),
+                    110 => run_group::<$t, $v>(buf, nn, n0, 110, k),
+                    _ => run_group::<$t, $v>(buf, nn, n0, len, k),
+                }
+            }
+        }
+        /// # Safety
+        /// The CPU supports the named target feature.
+        #[target_feature(enable = $feat)]
+        unsafe fn $mul(buf: &mut [u64], b: &[u64], nn: &[u64; MAX_L], n0: u64, len: usize) {
+            // SAFETY: the feature is this function's contract.
+            unsafe { mul_group::<$t, $v>(buf, b, nn, n0, len) }
+        }
+    };
+}
+entry!(run_avx2_v1, mul_avx2_v1, __m256i, 1, "avx2");
+entry!(run_avx2_v2, mul_avx2_v2, __m256i, 2, "avx2");
+entry!(run_avx512_v1, mul_avx512_v1, __m512i, 1, "avx512f");
+entry!(run_avx512_v2, mul_avx512_v2, __m512i, 2, "avx512f");
+
+/// A group of chains sharing the vector registers: `v` interleaved vectors.
+struct Group {
+    /// Limb-major lane data: `buf[(i·v + j)·lanes + lane]` is limb `i` of chain
+    /// `j·lanes + lane` of this group.
+    buf: Vec<u64>,
+    v: usize,
+    /// How many of the group's lanes hold real chains (the rest is padding).
+    chains: usize,
+}
+
+/// The SIMD engine: chains in groups of `lanes·V`, 28-bit limbs, lazy Montgomery form.
+pub(crate) struct SimdEngine<'m> {
+    m: &'m Modulus,
+    avx512: bool,
+    lanes: usize,
+    len: usize,
+    nn: Box<[u64; MAX_L]>,
+    n0: u64,
+    /// `R'^2 mod N` in 28-bit limbs (into the lane domain).
+    r2: Vec<u64>,
+    groups: Vec<Group>,
+}
+
+/// 64-bit limbs → `len` 28-bit limbs.
+fn split28(x: &[u64], out: &mut [u64]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let bit = i * W as usize;
+        let (q, s) = (bit / 64, bit % 64);
+        let lo = x.get(q).copied().unwrap_or(0) >> s;
+        let hi = if s + W as usize > 64 && q + 1 < x.len() {
+            x[q + 1] << (64 - s)
+        } else {
+            0
+        };
+        *o = (lo | hi) & MASK;
+    }
+}
+
+/// 28-bit limbs → 64-bit limbs (`out.len()` of them; the value must fit).
+fn join28(x: &[u64], out: &mut [u64]) {
+    out.fill(0);
+    for (i, &d) in x.iter().enumerate() {
+        let bit = i * W as usize;
+        let (q, s) = (bit / 64, bit % 64);
+        if q < out.len() {
+            out[q] |= d << s;
+        }
+        if s + W as usize > 64 && q + 1 < out.len() {
+            out[q + 1] |= d >> (64 - s);
+        }
+    }
+}
+
+/// Builds the SIMD engine for `xs`, or `None` if the modulus is too large for the radix.
+pub(crate) fn engine<'m>(
+    m: &'m Modulus,
+    xs: &[Element],
+    avx512: bool,
+) -> Option<Box<dyn Engine + 'm>> {
+    let len = (m.bits() as usize + 2).div_ceil(W as usize);
+    if len > MAX_L {
+        return None;
+    }
+    let mut nn = Box::new([0u64; MAX_L]);
+    split28(&m.n, &mut nn[..len]);
+    // R'^2 mod N = 2^(56·len) mod N, by doubling (public values).
+    let mut r2_64 = vec![0u64; m.limbs()];
+    r2_64[0] = 1;
+    for _ in 0..2 * W as usize * len {
+        limbs::mod_double(&mut r2_64, &m.n);
+    }
+    let mut r2 = vec![0u64; len];
+    split28(&r2_64, &mut r2);
+    let lanes = if avx512 { 8 } else { 4 };
+    let mut e = SimdEngine {
+        m,
+        avx512,
+        lanes,
+        len,
+        nn,
+        n0: m.n0 & MASK,
+        r2,
+        groups: Vec::new(),
+    };
+    let mut rest = xs;
+    while !rest.is_empty() {
+        let v = if rest.len() > lanes { 2 } else { 1 };
+        let take = rest.len().min(v * lanes);
+        let (now, later) = rest.split_at(take);
+        rest = later;
+        e.groups.push(e.load(now, v));
+    }
+    Some(Box::new(e))
+}
+
+impl SimdEngine<'_> {
+    fn mul(&self, buf: &mut [u64], b: &[u64], v: usize) {
+        let (nn, n0, len) = (&*self.nn, self.n0, self.len);
+        // SAFETY: the engine is only built for a backend whose feature was detected
+        // (`Backend::resolve`), and `avx512` implies that AVX-512F was.
+        unsafe {
+            match (self.avx512, v) {
+                (true, 1) => mul_avx512_v1(buf, b, nn, n0, len),
+                (true, _) => mul_avx512_v2(buf, b, nn, n0, len),
+                (false, 1) => mul_avx2_v1(buf, b, nn, n0, len),
+                (false, _) => mul_avx2_v2(buf, b, nn, n0, len),
+            }
+        }
+    }
+
+    /// Canonical elements → one lane group in the lazy `R'` domain.
+    fn load(&self, xs: &[Element], v: usize) -> Group {
+        let (len, lanes) = (self.len, self.lanes);
+        let mut buf = vec![0u64; len * v * lanes];
+        let mut plain = vec![0u64; self.m.limbs()];
+        let mut one = vec![0u64; self.m.limbs()];
+        one[0] = 1;
+        let mut digits = vec![0u64; len];
+        for (c, x) in xs.iter().enumerate() {
+            // Out of the 64-bit Montgomery domain: x·R·1/R = x.
+            limbs::mont_mul(&mut plain, &x.limbs, &one, &self.m.n, self.m.n0);
+            split28(&plain, &mut digits);
+            for (i, d) in digits.iter().enumerate() {
+                buf[i * v * lanes + c] = *d;
+            }
+        }
+        // Into the R' domain: x·R'^2/R' = x·R'.
+        self.mul(&mut buf, &self.r2, v);
+        plain.zeroize();
+        Group {
+            buf,
+            v,
+            chains: xs.len(),
+        }
+    }
+}
+
+impl Engine for SimdEngine<'_> {
+    fn run(&mut self, k: u64) {
+        let (len, n0) = (self.len, self.n0);
+        for g in &mut self.groups {
+            let nn = &*self.nn;
+            // SAFETY: as in `SimdEngine::mul`.
+            unsafe {
+                match (self.avx512, g.v) {
+                    (true, 1) => run_avx512_v1(&mut g.buf, nn, n0, len, k),
+                    (true, _) => run_avx512_v2(&mut g.buf, nn, n0, len, k),
+                    (false, 1) => run_avx2_v1(&mut g.buf, nn, n0, len, k),
+                    (false, _) => run_avx2_v2(&mut g.buf, nn, n0, len, k),
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> Vec<Element> {
+        let (len, lanes) = (self.len, self.lanes);
+        let mut one = vec![0u64; len];
+        one[0] = 1;
+        let mut out = Vec::new();
+        let mut digits = vec![0u64; len];
+        let mut plain = vec![0u64; MAX_LIMBS];
+        for g in &self.groups {
+            let mut buf = g.buf.clone();
+            // Out of the R' domain: (x·R')·1/R' = x, a value ≤ N.
+            self.mul(&mut buf, &one, g.v);
+            for c in 0..g.chains {
+                for (i, d) in digits.iter_mut().enumerate() {
+                    *d = buf[i * g.v * lanes + c];
+                }
+                let p = &mut plain[..self.m.limbs()];
+                join28(&digits, p);
+                limbs::cond_sub(p, 0, &self.m.n);
+                out.push(self.m.to_mont(p));
+            }
+            buf.zeroize();
+        }
+        plain.zeroize();
+        out
+    }
 }

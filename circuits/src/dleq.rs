@@ -614,10 +614,18 @@ pub mod ct {
     /// Precomputed odd multiples of `16ⁱ·P` for every digit position: a secret scalar times
     /// `P` costs 63 mixed additions and constant-time table scans. 512 affine points (48 KiB
     /// for G1).
-    #[derive(Clone, Debug)]
+    #[derive(Clone)]
     pub struct FixedBaseTable<P: SWCurveConfig> {
         base: Affine<P>,
         windows: Vec<[Affine<P>; 8]>,
+    }
+
+    impl<P: SWCurveConfig> std::fmt::Debug for FixedBaseTable<P> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("FixedBaseTable")
+                .field("base", &self.base)
+                .finish_non_exhaustive()
+        }
     }
 
     impl<P> FixedBaseTable<P>

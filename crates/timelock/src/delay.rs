@@ -138,6 +138,12 @@ pub struct PuzzleSecret {
     params_id: [u8; 32],
 }
 
+impl std::fmt::Debug for PuzzleSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PuzzleSecret(..)")
+    }
+}
+
 /// A revealed exponent: public once published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PuzzleReveal {

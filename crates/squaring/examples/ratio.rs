@@ -20,17 +20,33 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median over `runs` of (seconds per run) / `per_run` squarings, in ns.
-fn measure(runs: usize, per_run: u64, mut f: impl FnMut()) -> f64 {
+fn time_ns(per_run: u64, f: &mut dyn FnMut()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64() * 1e9 / per_run as f64
+}
+
+/// Paired measurement on a shared machine: each round times GMP and then the candidate,
+/// so both see the same background load. Returns (median GMP ns, median candidate ns,
+/// median of the per-round ratios GMP/candidate), all per squaring.
+fn paired(
+    runs: usize,
+    gmp: &mut dyn FnMut(),
+    gmp_per_run: u64,
+    f: &mut dyn FnMut(),
+    per_run: u64,
+) -> (f64, f64, f64) {
+    gmp();
     f(); // warm-up
-    let samples = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e9 / per_run as f64
-        })
-        .collect();
-    median(samples)
+    let (mut g, mut c, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let a = time_ns(gmp_per_run, gmp);
+        let b = time_ns(per_run, f);
+        g.push(a);
+        c.push(b);
+        r.push(a / b);
+    }
+    (median(g), median(c), median(r))
 }
 
 fn main() {
@@ -38,8 +54,8 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let k = args.first().copied().unwrap_or(20_000);
-    let runs = args.get(1).copied().unwrap_or(9) as usize;
+    let k = args.first().copied().unwrap_or(4_000);
+    let runs = args.get(1).copied().unwrap_or(15) as usize;
 
     let mut features = Vec::new();
     #[cfg(target_arch = "x86_64")]
@@ -62,7 +78,9 @@ fn main() {
     }
     println!("cpu features: {}", features.join(" "));
     println!("available backends: {:?}", Backend::available());
-    println!("2048-bit modulus (RSA-2048), {k} squarings per run, median of {runs} runs\n");
+    println!(
+        "2048-bit modulus (RSA-2048), {k} squarings per run, {runs} paired rounds (GMP, then the configuration), medians\n"
+    );
 
     let n: Integer = RSA2048.parse().expect("constant is a valid integer");
     let m = Modulus::from_be_bytes(&n.to_digits::<u8>(Order::Msf)).expect("RSA-2048 is odd");
@@ -73,29 +91,37 @@ fn main() {
         .collect();
 
     let exp = Integer::from(1) << (k as u32);
-    let gmp = measure(runs, k, || {
+    let mut gmp = || {
         black_box(x.clone().pow_mod(&exp, &n).expect("modulus is nonzero"));
-    });
-    println!("{:<34} {:>10.1} ns/squaring   1.00x", "gmp pow_mod", gmp);
-
+    };
+    println!(
+        "{:<34} {:>12} {:>16} {:>10}",
+        "configuration", "ns/squaring", "gmp ns (paired)", "speed-up"
+    );
     let mut go = |_| ControlFlow::Continue(());
+    let mut row = |label: String, f: &mut dyn FnMut(), per_run: u64| {
+        let (g, c, r) = paired(runs, &mut gmp, k, f, per_run);
+        println!("{label:<34} {c:>12.1} {g:>16.1} {r:>9.2}x");
+    };
     for b in Backend::available() {
-        let ns = measure(runs, k, || {
+        let mut f = || {
             black_box(square_repeated(&m, &ex, k, b, &mut go).expect("never cancelled"));
-        });
-        let label = format!("single backend={}", b.name());
-        println!("{label:<34} {ns:>10.1} ns/squaring   {:.2}x", gmp / ns);
+        };
+        row(format!("single backend={}", b.name()), &mut f, k);
     }
     for b in Backend::available() {
         for lanes in [8usize, 16] {
             let chains = &xs[..lanes];
-            let ns = measure(runs, k * lanes as u64, || {
+            let mut f = || {
                 black_box(
                     square_repeated_batch(&m, chains, k, b, &mut go).expect("never cancelled"),
                 );
-            });
-            let label = format!("batch lanes={lanes} backend={}", b.name());
-            println!("{label:<34} {ns:>10.1} ns/squaring   {:.2}x", gmp / ns);
+            };
+            row(
+                format!("batch lanes={lanes} backend={}", b.name()),
+                &mut f,
+                k * lanes as u64,
+            );
         }
     }
 }

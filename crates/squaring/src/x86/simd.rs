@@ -164,6 +164,194 @@ impl Lanes for __m512i {
 /// Working storage for one group of `V` vectors of chains.
 type Limbs<T, const V: usize> = [[T; V]; MAX_L];
 
+/// Column `k` of `a·b` (or of `a²` when `b` is `None`, using `a2 = 2a`) for
+/// `i ∈ lo..`, plus column `k` of `m·N` for `i ∈ lo..mhi`.
+///
+/// # Safety
+/// The CPU supports `T`'s instruction set; `k < 2·len − 1`, `lo = max(0, k + 1 − len)`,
+/// `mhi ≤ len ≤ MAX_L`, so every index below is `< len`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn column<T: Lanes, const V: usize>(
+    k: usize,
+    lo: usize,
+    mhi: usize,
+    a: &Limbs<T, V>,
+    a2: &Limbs<T, V>,
+    b: Option<&Limbs<T, V>>,
+    m: &Limbs<T, V>,
+    nn: &[u64; MAX_L],
+    len: usize,
+) -> [T; V] {
+    debug_assert!(k < 2 * len - 1 && mhi <= len && len <= MAX_L && lo + len > k);
+    // SAFETY: the feature is the caller's contract; indices: i < len and k − i < len
+    // (because i ≥ lo ≥ k + 1 − len), as stated in the contract.
+    unsafe {
+        let zero = T::splat(0);
+        let mut s = [zero; V];
+        let mut u = [zero; V];
+        match b {
+            None => {
+                // i < k − i: each off-diagonal pair once, against the doubled copy.
+                for i in lo..k.div_ceil(2) {
+                    let (x, y) = (a2.get_unchecked(i), a.get_unchecked(k - i));
+                    for v in 0..V {
+                        s[v] = s[v].add(x[v].mul(y[v]));
+                    }
+                }
+                if k.is_multiple_of(2) {
+                    let x = a.get_unchecked(k / 2);
+                    for v in 0..V {
+                        s[v] = s[v].add(x[v].mul(x[v]));
+                    }
+                }
+            }
+            Some(b) => {
+                for i in lo..(k + 1).min(len) {
+                    let (x, y) = (a.get_unchecked(i), b.get_unchecked(k - i));
+                    for v in 0..V {
+                        s[v] = s[v].add(x[v].mul(y[v]));
+                    }
+                }
+            }
+        }
+        for i in lo..mhi {
+            let nb = T::splat(*nn.get_unchecked(k - i));
+            let x = m.get_unchecked(i);
+            for v in 0..V {
+                u[v] = u[v].add(x[v].mul(nb));
+            }
+        }
+        for v in 0..V {
+            s[v] = s[v].add(u[v]);
+        }
+        s
+    }
+}
+
+/// Adds the carry into column `k`'s sum `t` and either picks the Montgomery digit `m_k`
+/// (`k < len`, the column then divisible by 2^28) or emits result limb `k − len`.
+///
+/// # Safety
+/// The CPU supports `T`'s instruction set; `k < 2·len − 1`, `len ≤ MAX_L`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn finish<T: Lanes, const V: usize>(
+    k: usize,
+    len: usize,
+    t: [T; V],
+    carry: &mut [T; V],
+    m: &mut Limbs<T, V>,
+    r: &mut Limbs<T, V>,
+    n0v: T,
+    mask: T,
+    n_lo: T,
+) {
+    // SAFETY: the feature is the caller's contract; k < len ≤ MAX_L or k − len < len.
+    unsafe {
+        for v in 0..V {
+            let t = t[v].add(carry[v]);
+            if k < len {
+                let mk = t.mul(n0v).and(mask);
+                m[k][v] = mk;
+                carry[v] = t.add(mk.mul(n_lo)).shr_w();
+            } else {
+                r[k - len][v] = t.and(mask);
+                carry[v] = t.shr_w();
+            }
+        }
+    }
+}
+
+/// Columns `k` and `k + 1` of `a²` (from `a2 = 2a`) and of `m·N`, in one pass that loads
+/// each operand once for both columns. Column `k + 1`'s term `m_k·n_1` (for `k < len`) is
+/// left to the caller, since `m_k` depends on column `k`.
+///
+/// # Safety
+/// The CPU supports `T`'s instruction set; `k + 1 < 2·len − 1`, `len ≤ MAX_L`; all indices
+/// below are then `< len` (`i ≥ lo1 = max(0, k + 2 − len)` bounds `k + 1 − i`).
+#[inline(always)]
+unsafe fn column2<T: Lanes, const V: usize>(
+    k: usize,
+    a: &Limbs<T, V>,
+    a2: &Limbs<T, V>,
+    m: &Limbs<T, V>,
+    nn: &[u64; MAX_L],
+    len: usize,
+) -> ([T; V], [T; V]) {
+    debug_assert!(k + 2 < 2 * len && len <= MAX_L);
+    // SAFETY: see the contract.
+    unsafe {
+        let zero = T::splat(0);
+        let (mut s0, mut s1, mut u0, mut u1) = ([zero; V], [zero; V], [zero; V], [zero; V]);
+        let (lo0, lo1) = ((k + 1).saturating_sub(len), (k + 2).saturating_sub(len));
+        let half0 = k.div_ceil(2);
+        let mhi0 = k.min(len);
+        // Column k's term below column k+1's range (only when k + 1 ≥ len).
+        if lo1 > lo0 && lo0 < half0 {
+            let (x, y) = (a2.get_unchecked(lo0), a.get_unchecked(k - lo0));
+            for v in 0..V {
+                s0[v] = s0[v].add(x[v].mul(y[v]));
+            }
+        }
+        if lo1 < half0 {
+            let mut y1 = *a.get_unchecked(k + 1 - lo1);
+            for i in lo1..half0 {
+                let x = a2.get_unchecked(i);
+                let y0 = *a.get_unchecked(k - i);
+                for v in 0..V {
+                    s0[v] = s0[v].add(x[v].mul(y0[v]));
+                    s1[v] = s1[v].add(x[v].mul(y1[v]));
+                }
+                y1 = y0;
+            }
+        }
+        if k.is_multiple_of(2) {
+            // Column k+1 has one more off-diagonal pair; column k has the diagonal.
+            if half0 >= lo1 {
+                let (x, y) = (a2.get_unchecked(half0), a.get_unchecked(k + 1 - half0));
+                for v in 0..V {
+                    s1[v] = s1[v].add(x[v].mul(y[v]));
+                }
+            }
+            let x = a.get_unchecked(k / 2);
+            for v in 0..V {
+                s0[v] = s0[v].add(x[v].mul(x[v]));
+            }
+        } else {
+            let x = a.get_unchecked(k.div_ceil(2));
+            for v in 0..V {
+                s1[v] = s1[v].add(x[v].mul(x[v]));
+            }
+        }
+        // m·N: column k's extra low term, then the shared range.
+        if lo1 > lo0 && lo0 < mhi0 {
+            let nb = T::splat(*nn.get_unchecked(k - lo0));
+            let x = m.get_unchecked(lo0);
+            for v in 0..V {
+                u0[v] = u0[v].add(x[v].mul(nb));
+            }
+        }
+        if lo1 < mhi0 {
+            let mut nb1 = T::splat(*nn.get_unchecked(k + 1 - lo1));
+            for i in lo1..mhi0 {
+                let nb0 = T::splat(*nn.get_unchecked(k - i));
+                let x = m.get_unchecked(i);
+                for v in 0..V {
+                    u0[v] = u0[v].add(x[v].mul(nb0));
+                    u1[v] = u1[v].add(x[v].mul(nb1));
+                }
+                nb1 = nb0;
+            }
+        }
+        for v in 0..V {
+            s0[v] = s0[v].add(u0[v]);
+            s1[v] = s1[v].add(u1[v]);
+        }
+        (s0, s1)
+    }
+}
+
 /// Column-wise Montgomery product or square of `V` vectors of chains.
 ///
 /// `b = None` squares `a`; otherwise multiplies `a` by `b`. `len ≤ MAX_L` limbs; inputs
@@ -187,7 +375,7 @@ unsafe fn mont<T: Lanes, const V: usize>(
         let zero = T::splat(0);
         let mask = T::splat(MASK);
         let n0v = T::splat(n0 & MASK);
-        let (m, a2) = scratch;
+        let (m, a2) = (&mut scratch.0, &mut scratch.1);
         if b.is_none() {
             for i in 0..len {
                 for v in 0..V {
@@ -196,64 +384,31 @@ unsafe fn mont<T: Lanes, const V: usize>(
             }
         }
         let mut carry = [zero; V];
-        // One column: the a·b (or a²) part and the m·N part for i in lo..hi.
-        let column =
-            |k: usize, lo: usize, m: &Limbs<T, V>, a2: &Limbs<T, V>, mhi: usize| -> [T; V] {
-                let mut s = [zero; V];
-                let mut u = [zero; V];
-                match b {
-                    None => {
-                        // i < k − i: each off-diagonal pair once, against the doubled copy.
-                        for i in lo..k.div_ceil(2) {
-                            for v in 0..V {
-                                s[v] = s[v].add(a2[i][v].mul(a[k - i][v]));
-                            }
-                        }
-                        if k.is_multiple_of(2) {
-                            for v in 0..V {
-                                s[v] = s[v].add(a[k / 2][v].mul(a[k / 2][v]));
-                            }
-                        }
-                    }
-                    Some(b) => {
-                        for i in lo..(k + 1).min(len) {
-                            for v in 0..V {
-                                s[v] = s[v].add(a[i][v].mul(b[k - i][v]));
-                            }
-                        }
-                    }
-                }
-                for i in lo..mhi {
-                    let nb = T::splat(nn[k - i]);
-                    for v in 0..V {
-                        u[v] = u[v].add(m[i][v].mul(nb));
-                    }
-                }
-                let mut t = [zero; V];
-                for v in 0..V {
-                    t[v] = s[v].add(u[v]);
-                }
-                t
-            };
-        // Columns 0..len: choose the digits m_k, shift out 28 zero bits.
         let n_lo = T::splat(nn[0]);
-        for k in 0..len {
-            let t = column(k, 0, m, a2, k);
-            for v in 0..V {
-                let t = t[v].add(carry[v]);
-                let mk = t.mul(n0v).and(mask);
-                m[k][v] = mk;
-                carry[v] = t.add(mk.mul(n_lo)).shr_w();
+        let n_1 = T::splat(nn[1 % len]);
+        let mut k = 0;
+        if b.is_none() {
+            // Squaring: two columns per pass, sharing every operand load (register
+            // blocking); column k+1's term m_k·n_1 waits for column k's digit.
+            while k + 2 < 2 * len {
+                let (t0, mut t1) = column2::<T, V>(k, a, a2, m, nn, len);
+                finish::<T, V>(k, len, t0, &mut carry, m, r, n0v, mask, n_lo);
+                if k < len {
+                    for v in 0..V {
+                        t1[v] = t1[v].add(m[k][v].mul(n_1));
+                    }
+                }
+                finish::<T, V>(k + 1, len, t1, &mut carry, m, r, n0v, mask, n_lo);
+                k += 2;
             }
         }
-        // Columns len..2len−1: the result limbs.
-        for k in len..2 * len - 1 {
-            let t = column(k, k + 1 - len, m, a2, len);
-            for v in 0..V {
-                let t = t[v].add(carry[v]);
-                r[k - len][v] = t.and(mask);
-                carry[v] = t.shr_w();
-            }
+        // Remaining columns one at a time: for k < len choose the digit m_k that makes the
+        // column divisible by 2^28; from k = len on, emit result limbs.
+        while k < 2 * len - 1 {
+            let (lo, mhi) = ((k + 1).saturating_sub(len), k.min(len));
+            let t = column::<T, V>(k, lo, mhi, a, a2, b, m, nn, len);
+            finish::<T, V>(k, len, t, &mut carry, m, r, n0v, mask, n_lo);
+            k += 1;
         }
         r[len - 1] = carry;
     }

@@ -1113,3 +1113,125 @@ pub fn member_share(
     }
     Ok(share)
 }
+
+const RESPONSE_VERSION: u8 = 1;
+
+/// A member's signed statement that it has checked the dealings it saw, carrying its
+/// complaints (possibly none). Over HTTP it closes the member's part of the complaint phase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// The ceremony identifier.
+    pub ceremony: [u8; 32],
+    /// The responding member.
+    pub member: u32,
+    /// Its complaints.
+    pub complaints: Vec<Complaint>,
+    /// The member's BLS signature over everything above.
+    pub signature: G2Affine,
+}
+
+impl Response {
+    fn signed_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u8(RESPONSE_VERSION)
+            .bytes(&self.ceremony)
+            .u32(self.member)
+            .u32(self.complaints.len() as u32);
+        for c in &self.complaints {
+            w.var(&c.to_bytes());
+        }
+        w.0
+    }
+
+    /// Builds and signs a response.
+    pub fn new(
+        params: &CeremonyParams,
+        member: u32,
+        identity: &MemberSecret,
+        complaints: Vec<Complaint>,
+    ) -> Self {
+        let mut r = Response {
+            ceremony: params.id(),
+            member,
+            complaints,
+            signature: G2Affine::zero(),
+        };
+        r.signature = identity.sign(&r.signed_bytes());
+        r
+    }
+
+    /// Checks the ceremony, the member and the signature (the complaints are checked by
+    /// [`verify_transcript`]).
+    pub fn verify(&self, params: &CeremonyParams, ceremony: &[u8; 32]) -> Result<(), DkgError> {
+        if &self.ceremony != ceremony {
+            return Err(DkgError::WrongCeremony);
+        }
+        let m = params
+            .member(self.member)
+            .ok_or(DkgError::UnknownMember(self.member))?;
+        if self
+            .complaints
+            .iter()
+            .any(|c| c.accuser != self.member || &c.ceremony != ceremony)
+        {
+            return Err(DkgError::BadComplaint {
+                accuser: self.member,
+                dealer: 0,
+            });
+        }
+        if !verify_signature(&m.signing_key, &self.signed_bytes(), &self.signature) {
+            return Err(DkgError::BadSignature);
+        }
+        Ok(())
+    }
+
+    /// Canonical encoding (versioned).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer(self.signed_bytes());
+        w.g2(&self.signature);
+        w.0
+    }
+
+    /// Decodes, validating points and scalars.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DkgError> {
+        let mut r = Reader::new(bytes);
+        r.version("response", RESPONSE_VERSION)?;
+        let ceremony = r.array32()?;
+        let member = r.u32()?;
+        let n = r.count("complaints", MAX_MEMBERS)?;
+        let mut complaints = Vec::with_capacity(n);
+        for _ in 0..n {
+            complaints.push(Complaint::from_bytes(r.var("complaint", 4096)?)?);
+        }
+        let signature = r.g2()?;
+        r.finish()?;
+        Ok(Response {
+            ceremony,
+            member,
+            complaints,
+            signature,
+        })
+    }
+}
+
+/// Encodes a list of dealings (length-prefixed), as the coordinator serves them.
+pub fn encode_dealings(dealings: &[Dealing]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(dealings.len() as u32);
+    for d in dealings {
+        w.var(&d.to_bytes());
+    }
+    w.0
+}
+
+/// Decodes what [`encode_dealings`] produced.
+pub fn decode_dealings(bytes: &[u8]) -> Result<Vec<Dealing>, DkgError> {
+    let mut r = Reader::new(bytes);
+    let n = r.count("dealings", 4 * MAX_MEMBERS)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(Dealing::from_bytes(r.var("dealing", MAX_TRANSCRIPT_LEN)?)?);
+    }
+    r.finish()?;
+    Ok(out)
+}

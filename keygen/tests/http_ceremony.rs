@@ -1,0 +1,163 @@
+//! The HTTP ceremony with separate `keygen` processes: one coordinator and four members on
+//! 127.0.0.1 with an ephemeral port. Every wait is bounded; nothing sleeps to synchronise
+//! (members poll the coordinator, the test waits on process exit with a deadline).
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use veil_keygen::committee::Committee;
+use veil_keygen::files;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keygen");
+const PASS: &str = "correct horse battery staple";
+
+struct Reaper(Vec<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn keygen(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env("VEIL_KEYGEN_PASSPHRASE", PASS)
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn wait_ok(child: &mut Child, deadline: Instant) {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "member exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "member did not finish in time");
+        // Polling a child's exit status; not synchronising on timing.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(args: &[&str]) -> String {
+    let out = keygen(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn http_ceremony_with_four_member_processes() {
+    let tmp = std::env::temp_dir().join(format!("veil-keygen-http-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut procs = Reaper(Vec::new());
+
+    let mut coord = keygen(&[
+        "coordinator",
+        "--listen",
+        "127.0.0.1:0",
+        "--members",
+        "4",
+        "--threshold",
+        "3",
+        "--deal-grace-ms",
+        "30000",
+        "--response-grace-ms",
+        "30000",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stdout = coord.stdout.take().unwrap();
+    procs.0.push(coord);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("bound address")
+        .to_owned();
+    let url = format!("http://{addr}");
+
+    let dirs: Vec<_> = (1..=4).map(|i| tmp.join(format!("m{i}"))).collect();
+    for (i, d) in dirs.iter().enumerate() {
+        run(&[
+            "init",
+            "--dir",
+            d.to_str().unwrap(),
+            "--name",
+            &format!("member-{}", i + 1),
+            "--kdf-memory-kib",
+            "1024",
+        ]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut members: Vec<Child> = dirs
+        .iter()
+        .map(|d| {
+            keygen(&[
+                "join",
+                "--coordinator",
+                &url,
+                "--dir",
+                d.to_str().unwrap(),
+                "--out",
+                d.join("out").to_str().unwrap(),
+                "--wait-secs",
+                "100",
+                "--kdf-memory-kib",
+                "1024",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for m in &mut members {
+        wait_ok(m, deadline);
+    }
+    procs.0.extend(members);
+
+    // Every member wrote the same committee.json and transcript, and its own share.
+    let first = std::fs::read(dirs[0].join("out/committee.json")).unwrap();
+    let committee = Committee::load_and_verify(&first).unwrap();
+    assert_eq!(
+        (committee.n(), committee.threshold, committee.epoch),
+        (4, 3, 1)
+    );
+    for (i, d) in dirs.iter().enumerate() {
+        assert_eq!(std::fs::read(d.join("out/committee.json")).unwrap(), first);
+        assert_eq!(
+            std::fs::read(d.join("out/transcript.bin")).unwrap(),
+            std::fs::read(dirs[0].join("out/transcript.bin")).unwrap()
+        );
+        let share =
+            files::load_share(&d.join("out/share-epoch-1.sealed"), PASS.as_bytes()).unwrap();
+        assert!(share.matches(&committee));
+        let me = files::read_member(&d.join("member.json")).unwrap();
+        let listed = &committee.members[share.index as usize - 1].public;
+        assert_eq!(
+            (listed.signing_key, listed.encryption_key),
+            (me.signing_key, me.encryption_key),
+            "member {i}"
+        );
+    }
+    // Anyone re-verifies the transcript and the committee file from public data alone.
+    let out = run(&[
+        "verify",
+        "--transcript",
+        dirs[2].join("out/transcript.bin").to_str().unwrap(),
+        "--committee",
+        dirs[2].join("out/committee.json").to_str().unwrap(),
+    ]);
+    assert!(out.contains("transcript ok: epoch 1, n 4, t 3"), "{out}");
+    let _ = std::fs::remove_dir_all(Path::new(&tmp));
+}

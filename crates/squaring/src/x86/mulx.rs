@@ -94,6 +94,72 @@ unsafe fn addmul_1(r: *mut u64, u: *const u64, n: usize, v: u64) -> u64 {
     carry
 }
 
+/// `r[0..8q] += u[0..8q]·v` (eight limbs per loop iteration), returning the carry limb.
+///
+/// # Safety
+/// As for [`addmul_1`], with `n = 8q`, `q ≥ 1`.
+#[inline(always)]
+unsafe fn addmul_1_x8(r: *mut u64, u: *const u64, q: usize, v: u64) -> u64 {
+    let carry: u64;
+    // SAFETY: as in `addmul_1`: reads u[0..8q], reads and writes r[0..8q], nothing else.
+    unsafe {
+        asm!(
+            "xor r10d, r10d",
+            "2:",
+            "mulx r9, r8, qword ptr [rsi]",
+            "adcx r8, r10",
+            "adox r8, qword ptr [rdi]",
+            "mov qword ptr [rdi], r8",
+            "mulx r10, r8, qword ptr [rsi + 8]",
+            "adcx r8, r9",
+            "adox r8, qword ptr [rdi + 8]",
+            "mov qword ptr [rdi + 8], r8",
+            "mulx r9, r8, qword ptr [rsi + 16]",
+            "adcx r8, r10",
+            "adox r8, qword ptr [rdi + 16]",
+            "mov qword ptr [rdi + 16], r8",
+            "mulx r10, r8, qword ptr [rsi + 24]",
+            "adcx r8, r9",
+            "adox r8, qword ptr [rdi + 24]",
+            "mov qword ptr [rdi + 24], r8",
+            "mulx r9, r8, qword ptr [rsi + 32]",
+            "adcx r8, r10",
+            "adox r8, qword ptr [rdi + 32]",
+            "mov qword ptr [rdi + 32], r8",
+            "mulx r10, r8, qword ptr [rsi + 40]",
+            "adcx r8, r9",
+            "adox r8, qword ptr [rdi + 40]",
+            "mov qword ptr [rdi + 40], r8",
+            "mulx r9, r8, qword ptr [rsi + 48]",
+            "adcx r8, r10",
+            "adox r8, qword ptr [rdi + 48]",
+            "mov qword ptr [rdi + 48], r8",
+            "mulx r10, r8, qword ptr [rsi + 56]",
+            "adcx r8, r9",
+            "adox r8, qword ptr [rdi + 56]",
+            "mov qword ptr [rdi + 56], r8",
+            "lea rsi, [rsi + 64]",
+            "lea rdi, [rdi + 64]",
+            "lea rcx, [rcx - 1]",
+            "jrcxz 3f",
+            "jmp 2b",
+            "3:",
+            "mov r8d, 0",
+            "adcx r10, r8",
+            "adox r10, r8",
+            inout("rcx") q => _,
+            inout("rsi") u => _,
+            inout("rdi") r => _,
+            in("rdx") v,
+            out("r8") _,
+            out("r9") _,
+            inout("r10") 0u64 => carry,
+            options(nostack),
+        );
+    }
+    carry
+}
+
 /// One Montgomery squaring `a ← a^2·2^(-64L) mod n`, fully reduced.
 ///
 /// # Safety
@@ -131,7 +197,13 @@ unsafe fn mont_sqr(a: &mut [u64], n: &[u64], n0: u64) {
     for i in 0..len {
         let m = p[i].wrapping_mul(n0);
         // SAFETY: p[i .. i+L] and n[0 .. L] are in bounds; features as above.
-        let c = unsafe { addmul_1(pp.add(i), n.as_ptr(), len, m) };
+        let c = unsafe {
+            if len % 8 == 0 {
+                addmul_1_x8(pp.add(i), n.as_ptr(), len / 8, m)
+            } else {
+                addmul_1(pp.add(i), n.as_ptr(), len, m)
+            }
+        };
         let (s, c1) = adc(p[i + len], c, extra);
         p[i + len] = s;
         extra = c1;

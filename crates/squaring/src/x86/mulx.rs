@@ -198,7 +198,7 @@ unsafe fn mont_sqr(a: &mut [u64], n: &[u64], n0: u64) {
         let m = p[i].wrapping_mul(n0);
         // SAFETY: p[i .. i+L] and n[0 .. L] are in bounds; features as above.
         let c = unsafe {
-            if len % 8 == 0 {
+            if len.is_multiple_of(8) {
                 addmul_1_x8(pp.add(i), n.as_ptr(), len / 8, m)
             } else {
                 addmul_1(pp.add(i), n.as_ptr(), len, m)

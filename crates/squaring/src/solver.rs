@@ -30,13 +30,21 @@ pub enum Backend {
     Avx2,
     /// x86-64 AVX-512F: 8 chains per 512-bit vector (16 with two interleaved vectors).
     Avx512,
+    /// x86-64 AVX-512 IFMA (`vpmadd52luq`/`vpmadd52huq`): 8 chains per vector (16
+    /// interleaved), 52-bit limbs.
+    Avx512Ifma,
 }
 
 impl Backend {
     /// Every backend this CPU can run (runtime detection), `Portable` first.
     pub fn available() -> Vec<Backend> {
         let mut out = vec![Backend::Portable];
-        for b in [Backend::MulxAdx, Backend::Avx2, Backend::Avx512] {
+        for b in [
+            Backend::MulxAdx,
+            Backend::Avx2,
+            Backend::Avx512,
+            Backend::Avx512Ifma,
+        ] {
             if b.is_available() {
                 out.push(b);
             }
@@ -54,6 +62,8 @@ impl Backend {
             Backend::Avx2 => crate::x86::simd::avx2_detected(),
             #[cfg(target_arch = "x86_64")]
             Backend::Avx512 => crate::x86::simd::avx512_detected(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512Ifma => crate::x86::ifma::detected(),
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -70,7 +80,9 @@ impl Backend {
 
     /// The fastest backend for many independent chains (highest throughput).
     pub fn best_batch() -> Backend {
-        if Backend::Avx512.is_available() {
+        if Backend::Avx512Ifma.is_available() {
+            Backend::Avx512Ifma
+        } else if Backend::Avx512.is_available() {
             Backend::Avx512
         } else if Backend::Avx2.is_available() {
             Backend::Avx2
@@ -86,18 +98,21 @@ impl Backend {
             return self;
         }
         match self {
-            Backend::Avx512 if Backend::Avx2.is_available() => Backend::Avx2,
+            Backend::Avx512Ifma if Backend::Avx512.is_available() => Backend::Avx512,
+            Backend::Avx512Ifma | Backend::Avx512 if Backend::Avx2.is_available() => Backend::Avx2,
             _ => Backend::best_single(),
         }
     }
 
-    /// Short lowercase name (`portable`, `mulx-adx`, `avx2`, `avx512`) for benchmarks.
+    /// Short lowercase name (`portable`, `mulx-adx`, `avx2`, `avx512`, `avx512-ifma`) for
+    /// benchmarks.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Portable => "portable",
             Backend::MulxAdx => "mulx-adx",
             Backend::Avx2 => "avx2",
             Backend::Avx512 => "avx512",
+            Backend::Avx512Ifma => "avx512-ifma",
         }
     }
 }
@@ -160,8 +175,14 @@ fn engine<'m>(m: &'m Modulus, xs: &[Element], backend: Backend) -> Box<dyn Engin
     }
     match backend.resolve() {
         #[cfg(target_arch = "x86_64")]
-        b @ (Backend::Avx2 | Backend::Avx512) => {
-            match crate::x86::simd::engine(m, xs, b == Backend::Avx512) {
+        b @ (Backend::Avx2 | Backend::Avx512 | Backend::Avx512Ifma) => {
+            use crate::x86::simd::Kind;
+            let kind = match b {
+                Backend::Avx2 => Kind::Avx2,
+                Backend::Avx512 => Kind::Avx512F,
+                _ => Kind::Ifma,
+            };
+            match crate::x86::simd::engine(m, xs, kind) {
                 Some(e) => e,
                 // Modulus too large for the 28-bit lane radix: scalar.
                 None => Box::new(ScalarEngine {

@@ -534,10 +534,23 @@ struct Group {
     chains: usize,
 }
 
-/// The SIMD engine: chains in groups of `lanes·V`, 28-bit limbs, lazy Montgomery form.
+/// Which vector kernel an engine runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    /// AVX2, 4 lanes, 28-bit limbs.
+    Avx2,
+    /// AVX-512F, 8 lanes, 28-bit limbs.
+    Avx512F,
+    /// AVX-512 IFMA, 8 lanes, 52-bit limbs.
+    Ifma,
+}
+
+/// The SIMD engine: chains in groups of `lanes·V`, lazy Montgomery form in radix `2^w`.
 pub(crate) struct SimdEngine<'m> {
     m: &'m Modulus,
-    avx512: bool,
+    kind: Kind,
+    /// Limb radix in bits (28, or 52 for IFMA).
+    w: u32,
     lanes: usize,
     len: usize,
     nn: Box<[u64; MAX_L]>,
@@ -547,31 +560,32 @@ pub(crate) struct SimdEngine<'m> {
     groups: Vec<Group>,
 }
 
-/// 64-bit limbs → `len` 28-bit limbs.
-fn split28(x: &[u64], out: &mut [u64]) {
+/// 64-bit limbs → `out.len()` limbs of `w` bits.
+fn split(x: &[u64], out: &mut [u64], w: u32) {
+    let mask = (1u64 << w) - 1;
     for (i, o) in out.iter_mut().enumerate() {
-        let bit = i * W as usize;
+        let bit = i * w as usize;
         let (q, s) = (bit / 64, bit % 64);
         let lo = x.get(q).copied().unwrap_or(0) >> s;
-        let hi = if s + W as usize > 64 && q + 1 < x.len() {
+        let hi = if s + w as usize > 64 && q + 1 < x.len() {
             x[q + 1] << (64 - s)
         } else {
             0
         };
-        *o = (lo | hi) & MASK;
+        *o = (lo | hi) & mask;
     }
 }
 
-/// 28-bit limbs → 64-bit limbs (`out.len()` of them; the value must fit).
-fn join28(x: &[u64], out: &mut [u64]) {
+/// Limbs of `w` bits → 64-bit limbs (`out.len()` of them; the value must fit).
+fn join(x: &[u64], out: &mut [u64], w: u32) {
     out.fill(0);
     for (i, &d) in x.iter().enumerate() {
-        let bit = i * W as usize;
+        let bit = i * w as usize;
         let (q, s) = (bit / 64, bit % 64);
         if q < out.len() {
             out[q] |= d << s;
         }
-        if s + W as usize > 64 && q + 1 < out.len() {
+        if s + w as usize > 64 && q + 1 < out.len() {
             out[q + 1] |= d >> (64 - s);
         }
     }
@@ -581,30 +595,35 @@ fn join28(x: &[u64], out: &mut [u64]) {
 pub(crate) fn engine<'m>(
     m: &'m Modulus,
     xs: &[Element],
-    avx512: bool,
+    kind: Kind,
 ) -> Option<Box<dyn Engine + 'm>> {
-    let len = (m.bits() as usize + 2).div_ceil(W as usize);
-    if len > MAX_L {
+    let (w, max) = match kind {
+        Kind::Ifma => (super::ifma::W, super::ifma::MAX_L),
+        _ => (W, MAX_L),
+    };
+    let len = (m.bits() as usize + 2).div_ceil(w as usize);
+    if len > max {
         return None;
     }
     let mut nn = Box::new([0u64; MAX_L]);
-    split28(&m.n, &mut nn[..len]);
-    // R'^2 mod N = 2^(56·len) mod N, by doubling (public values).
+    split(&m.n, &mut nn[..len], w);
+    // R'^2 mod N = 2^(2·w·len) mod N, by doubling (public values).
     let mut r2_64 = vec![0u64; m.limbs()];
     r2_64[0] = 1;
-    for _ in 0..2 * W as usize * len {
+    for _ in 0..2 * w as usize * len {
         limbs::mod_double(&mut r2_64, &m.n);
     }
     let mut r2 = vec![0u64; len];
-    split28(&r2_64, &mut r2);
-    let lanes = if avx512 { 8 } else { 4 };
+    split(&r2_64, &mut r2, w);
+    let lanes = if kind == Kind::Avx2 { 4 } else { 8 };
     let mut e = SimdEngine {
         m,
-        avx512,
+        kind,
+        w,
         lanes,
         len,
         nn,
-        n0: m.n0 & MASK,
+        n0: m.n0 & ((1u64 << w) - 1),
         r2,
         groups: Vec::new(),
     };
@@ -622,14 +641,16 @@ pub(crate) fn engine<'m>(
 impl SimdEngine<'_> {
     fn mul(&self, buf: &mut [u64], b: &[u64], v: usize) {
         let (nn, n0, len) = (&*self.nn, self.n0, self.len);
-        // SAFETY: the engine is only built for a backend whose feature was detected
-        // (`Backend::resolve`), and `avx512` implies that AVX-512F was.
+        // SAFETY: the engine is only built for a backend whose features were detected
+        // (`Backend::resolve`): `kind` names them.
         unsafe {
-            match (self.avx512, v) {
-                (true, 1) => mul_avx512_v1(buf, b, nn, n0, len),
-                (true, _) => mul_avx512_v2(buf, b, nn, n0, len),
-                (false, 1) => mul_avx2_v1(buf, b, nn, n0, len),
-                (false, _) => mul_avx2_v2(buf, b, nn, n0, len),
+            match (self.kind, v) {
+                (Kind::Ifma, 1) => super::ifma::mul_v1(buf, b, &nn[..len], n0, len),
+                (Kind::Ifma, _) => super::ifma::mul_v2(buf, b, &nn[..len], n0, len),
+                (Kind::Avx512F, 1) => mul_avx512_v1(buf, b, nn, n0, len),
+                (Kind::Avx512F, _) => mul_avx512_v2(buf, b, nn, n0, len),
+                (Kind::Avx2, 1) => mul_avx2_v1(buf, b, nn, n0, len),
+                (Kind::Avx2, _) => mul_avx2_v2(buf, b, nn, n0, len),
             }
         }
     }
@@ -645,7 +666,7 @@ impl SimdEngine<'_> {
         for (c, x) in xs.iter().enumerate() {
             // Out of the 64-bit Montgomery domain: x·R·1/R = x.
             limbs::mont_mul(&mut plain, &x.limbs, &one, &self.m.n, self.m.n0);
-            split28(&plain, &mut digits);
+            split(&plain, &mut digits, self.w);
             for (i, d) in digits.iter().enumerate() {
                 buf[i * v * lanes + c] = *d;
             }
@@ -668,11 +689,13 @@ impl Engine for SimdEngine<'_> {
             let nn = &*self.nn;
             // SAFETY: as in `SimdEngine::mul`.
             unsafe {
-                match (self.avx512, g.v) {
-                    (true, 1) => run_avx512_v1(&mut g.buf, nn, n0, len, k),
-                    (true, _) => run_avx512_v2(&mut g.buf, nn, n0, len, k),
-                    (false, 1) => run_avx2_v1(&mut g.buf, nn, n0, len, k),
-                    (false, _) => run_avx2_v2(&mut g.buf, nn, n0, len, k),
+                match (self.kind, g.v) {
+                    (Kind::Ifma, 1) => super::ifma::run_v1(&mut g.buf, &nn[..len], n0, len, k),
+                    (Kind::Ifma, _) => super::ifma::run_v2(&mut g.buf, &nn[..len], n0, len, k),
+                    (Kind::Avx512F, 1) => run_avx512_v1(&mut g.buf, nn, n0, len, k),
+                    (Kind::Avx512F, _) => run_avx512_v2(&mut g.buf, nn, n0, len, k),
+                    (Kind::Avx2, 1) => run_avx2_v1(&mut g.buf, nn, n0, len, k),
+                    (Kind::Avx2, _) => run_avx2_v2(&mut g.buf, nn, n0, len, k),
                 }
             }
         }
@@ -694,7 +717,7 @@ impl Engine for SimdEngine<'_> {
                     *d = buf[i * g.v * lanes + c];
                 }
                 let p = &mut plain[..self.m.limbs()];
-                join28(&digits, p);
+                join(&digits, p, self.w);
                 limbs::cond_sub(p, 0, &self.m.n);
                 out.push(self.m.to_mont(p));
             }

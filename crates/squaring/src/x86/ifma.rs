@@ -20,6 +20,9 @@
 //! With `R'' = 2^(52L') > 4N`, inputs below `2N` give outputs below `2N` (lazy reduction, as
 //! in the 28-bit kernel); conversion in and out is shared with it.
 
+// Limb-and-lane kernels read most clearly with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use core::arch::x86_64::*;
 
 /// Limb radix: 52 bits.
@@ -49,7 +52,7 @@ unsafe fn mont<const V: usize>(
     n0: u64,
     len: usize,
 ) {
-    debug_assert!(len >= 1 && len <= MAX_L && nn.len() >= len);
+    debug_assert!((1..=MAX_L).contains(&len) && nn.len() >= len);
     // SAFETY (whole body): the intrinsics need only the CPU features (the contract);
     // indices: i < len and s − i < len by the loop bounds (i ≥ s + 1 − len), and
     // s − len < len for the result limbs.
@@ -129,7 +132,7 @@ unsafe fn mont<const V: usize>(
 /// The CPU supports AVX-512F and AVX-512 IFMA.
 #[inline(always)]
 unsafe fn run_group<const V: usize>(buf: &mut [u64], nn: &[u64], n0: u64, len: usize, k: u64) {
-    assert!(len >= 1 && len <= MAX_L && buf.len() >= len * V * 8 && nn.len() >= len);
+    assert!((1..=MAX_L).contains(&len) && buf.len() >= len * V * 8 && nn.len() >= len);
     // SAFETY: features are the contract; loads/stores stay inside `buf` (checked above).
     unsafe {
         let zero = _mm512_setzero_si512();
@@ -163,7 +166,7 @@ unsafe fn run_group<const V: usize>(buf: &mut [u64], nn: &[u64], n0: u64, len: u
 /// The CPU supports AVX-512F and AVX-512 IFMA.
 #[inline(always)]
 unsafe fn mul_group<const V: usize>(buf: &mut [u64], b: &[u64], nn: &[u64], n0: u64, len: usize) {
-    assert!(len >= 1 && len <= MAX_L && buf.len() >= len * V * 8 && nn.len() >= len);
+    assert!((1..=MAX_L).contains(&len) && buf.len() >= len * V * 8 && nn.len() >= len);
     assert!(b.len() >= len);
     // SAFETY: as in `run_group`.
     unsafe {

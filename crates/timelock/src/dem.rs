@@ -61,20 +61,7 @@ pub(crate) fn seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> ([u8; COMMITMENT_LEN], Vec<u8>) {
-    let cipher = Aes256Gcm::new(key.into());
-    let nonce = Nonce::default();
-    // AES-GCM encryption only fails for plaintexts above 2^36 bytes; callers cap sizes far
-    // below that.
-    let body = cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .unwrap_or_default();
-    (commit(commitment_tag, key), body)
+    (commit(commitment_tag, key), aead_seal(key, aad, plaintext))
 }
 
 /// Checks the commitment, then decrypts. `None` on any failure.
@@ -88,6 +75,25 @@ pub(crate) fn open(
     if !ct_eq_bytes(&commit(commitment_tag, key), commitment) {
         return None;
     }
+    aead_open(key, aad, body)
+}
+
+/// AES-256-GCM encryption with the zero nonce (each key is used once), no commitment.
+pub(crate) fn aead_seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new(key.into());
+    let payload = Payload {
+        msg: plaintext,
+        aad,
+    };
+    // AES-GCM encryption only fails for plaintexts above 2^36 bytes; callers cap sizes far
+    // below that.
+    cipher
+        .encrypt(&Nonce::default(), payload)
+        .unwrap_or_default()
+}
+
+/// AES-256-GCM decryption with the zero nonce, no commitment. `None` on failure.
+pub(crate) fn aead_open(key: &[u8; 32], aad: &[u8], body: &[u8]) -> Option<Vec<u8>> {
     let cipher = Aes256Gcm::new(key.into());
     cipher
         .decrypt(&Nonce::default(), Payload { msg: body, aad })

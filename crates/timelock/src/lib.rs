@@ -19,7 +19,7 @@
 //! | [`wesolowski`] | Wesolowski proofs of `y = x^(2^T)`, checkpointing prover |
 //! | [`params`] | delay parameters `(N, g, T, h)` with their proof, choice of `T` |
 //! | [`delay`] | delay-mode ciphertexts, puzzles, reveals, proven solutions |
-//! | `dual` | dual-mode ciphertexts (threshold KEM + puzzle, one data key) |
+//! | [`dual`] | dual-mode ciphertexts (threshold KEM + puzzle, one data key) |
 //! | [`dem`] | HKDF + AES-256-GCM with key commitment |
 //!
 //! # Client builds
@@ -39,6 +39,7 @@
 
 pub mod delay;
 pub mod dem;
+pub mod dual;
 pub mod group;
 pub mod params;
 pub mod prime;
@@ -50,6 +51,7 @@ pub mod gmp;
 pub use delay::{
     DelayCiphertext, DelayError, Puzzle, PuzzleKey, PuzzleReveal, PuzzleSecret, PuzzleSolution,
 };
+pub use dual::{DualCiphertext, DualError};
 pub use group::RsaGroup;
 pub use params::{DelayConfig, DelayParams, ParamsError};
 pub use wesolowski::{ProverTuning, WesolowskiProof};

@@ -2,8 +2,8 @@
 //! resharing.
 mod common;
 
-use ark_bls12_381::{Fr, G1Affine, G1Projective};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_bls12_381::{Fr, G1Affine};
+use ark_ec::AffineRepr;
 use ark_ff::{UniformRand, Zero};
 use common::*;
 use rand_chacha::ChaCha20Rng;
@@ -13,19 +13,57 @@ use veil_keygen::dkg::{
 };
 use veil_keygen::identity::MemberSecret;
 
-/// A hashed-ElGamal-style KEM under the committee key, decrypted from decryption shares
-/// `D_j = s_j·U` combined by Lagrange: the TDH2 core the threshold crate builds on.
-fn kem_decrypts_with(pk: &G1Affine, shares: &[&MemberShare], rng: &mut ChaCha20Rng) -> bool {
-    let r = Fr::rand(rng);
-    let u = times_g(&r);
-    let key = (*pk * r).into_affine();
-    let idx: Vec<u32> = shares.iter().map(|s| s.index).collect();
-    let lambdas = veil_threshold::lagrange_at_zero(&idx).unwrap();
-    let d: Vec<G1Affine> = shares
+/// Encrypts with the threshold crate (TDH2) under the committee's key.
+fn encrypt_for(
+    committee: &Committee,
+    rng: &mut ChaCha20Rng,
+) -> (veil_threshold::VerifiedCiphertext, Vec<u8>) {
+    use veil_threshold::{EncryptionKey, Label, SlotRange};
+    let key = committee.threshold_key().unwrap();
+    let label = Label::new(
+        7,
+        [3; 32],
+        SlotRange::new(1, 2).unwrap(),
+        10,
+        b"dkg".to_vec(),
+    )
+    .unwrap();
+    let msg = format!("secret order flow {}", u64::rand(rng)).into_bytes();
+    let ct = EncryptionKey::new(key.public_key())
+        .encrypt(rng, &label, &msg)
+        .unwrap();
+    (ct.verify(key.public_key()).unwrap(), msg)
+}
+
+/// Decrypts with the given members' shares through the threshold crate's proven share
+/// batches and robust combiner, under `committee`'s key.
+fn decrypts(
+    committee: &Committee,
+    shares: &[&MemberShare],
+    (vc, msg): &(veil_threshold::VerifiedCiphertext, Vec<u8>),
+    rng: &mut ChaCha20Rng,
+) -> bool {
+    use veil_threshold::{Decrypted, ShareBatch};
+    let key = committee.threshold_key().unwrap();
+    let batches: Vec<ShareBatch> = shares
         .iter()
-        .map(|s| (u * s.secret()).into_affine())
+        .map(|s| {
+            ShareBatch::create(rng, &s.to_key_share().unwrap(), std::slice::from_ref(vc)).unwrap()
+        })
         .collect();
-    G1Projective::msm_unchecked(&d, &lambdas).into_affine() == key
+    match veil_threshold::combine(&key, std::slice::from_ref(vc), &batches) {
+        Ok(c) => c.outcomes == vec![Decrypted::Plaintext(msg.clone())],
+        Err(_) => false,
+    }
+}
+
+fn kem_decrypts_with(
+    committee: &Committee,
+    shares: &[&MemberShare],
+    rng: &mut ChaCha20Rng,
+) -> bool {
+    let ct = encrypt_for(committee, rng);
+    decrypts(committee, shares, &ct, rng)
 }
 
 fn check_outcome(n: usize, t: u32, seed: u64) {
@@ -56,14 +94,10 @@ fn check_outcome(n: usize, t: u32, seed: u64) {
     for offset in [0usize, n / 3, n - t as usize] {
         let subset: Vec<&MemberShare> = shares.iter().skip(offset).take(t as usize).collect();
         assert_eq!(times_g(&interpolate(&subset)), committee.public_key);
-        assert!(kem_decrypts_with(&committee.public_key, &subset, &mut r));
+        assert!(kem_decrypts_with(committee, &subset, &mut r));
         if t > 1 {
             assert_ne!(times_g(&interpolate(&subset[1..])), committee.public_key);
-            assert!(!kem_decrypts_with(
-                &committee.public_key,
-                &subset[1..],
-                &mut r
-            ));
+            assert!(!kem_decrypts_with(committee, &subset[1..], &mut r));
         }
     }
 }
@@ -278,6 +312,10 @@ fn resharing_3_of_4_to_5_of_7_keeps_the_key() {
     let (old_secrets, _t, old_outcome, old_shares) = run_fresh(4, 3, 30);
     let old = old_outcome.committee.clone();
     let mut r = rng(31);
+    // A ciphertext made for the old committee, before resharing.
+    let old_ct = encrypt_for(&old, &mut r);
+    let old_subset: Vec<&MemberShare> = old_shares.iter().take(3).collect();
+    assert!(decrypts(&old, &old_subset, &old_ct, &mut r));
     let new_secrets = members(7, &mut r);
     let roster = new_secrets.iter().map(|s| s.public(&mut r)).collect();
     let params = CeremonyParams::reshare(old.clone(), 5, roster).unwrap();
@@ -323,12 +361,12 @@ fn resharing_3_of_4_to_5_of_7_keeps_the_key() {
         .collect();
     // Any 5 new shares decrypt ciphertexts made for the (unchanged) key, including "old"
     // ones made before resharing; old and new shares never mix.
-    let old_subset: Vec<&MemberShare> = old_shares.iter().take(3).collect();
     let secret = interpolate(&old_subset);
     for start in 0..3 {
         let subset: Vec<&MemberShare> = new_shares.iter().skip(start).take(5).collect();
         assert_eq!(interpolate(&subset), secret);
-        assert!(kem_decrypts_with(&old.public_key, &subset, &mut r));
+        assert!(decrypts(new, &subset, &old_ct, &mut r));
+        assert!(kem_decrypts_with(new, &subset, &mut r));
     }
     // Fewer than t' = 5 new shares reveal nothing: for every 4-subset, and any candidate
     // secret σ, there is a degree-4 polynomial through (0, σ) and those 4 shares — shown by
@@ -355,6 +393,9 @@ fn resharing_3_of_4_to_5_of_7_keeps_the_key() {
             }
         }
     }
+    // Four new shares cannot decrypt the old ciphertext.
+    let four: Vec<&MemberShare> = new_shares.iter().take(4).collect();
+    assert!(!decrypts(new, &four, &old_ct, &mut r));
     // The old committee's shares are not valid in the new committee.
     assert!(!old_shares[0].matches(new));
 }

@@ -71,7 +71,10 @@ impl Backend {
 
     /// The fastest backend for one chain (lowest latency per squaring).
     pub fn best_single() -> Backend {
-        if Backend::MulxAdx.is_available() {
+        if Backend::Avx512Ifma.is_available() {
+            // Limbs of the one chain spread across IFMA lanes: lowest latency where present.
+            Backend::Avx512Ifma
+        } else if Backend::MulxAdx.is_available() {
             Backend::MulxAdx
         } else {
             Backend::Portable
@@ -174,6 +177,17 @@ fn engine<'m>(m: &'m Modulus, xs: &[Element], backend: Backend) -> Box<dyn Engin
         assert_eq!(x.limbs.len(), m.limbs(), "element of a different modulus");
     }
     match backend.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512Ifma if xs.len() == 1 => {
+            match crate::x86::ifma_single::IfmaSingleEngine::new(m, &xs[0]) {
+                Some(e) => Box::new(e),
+                None => Box::new(ScalarEngine {
+                    m,
+                    mulx: true,
+                    xs: xs.to_vec(),
+                }),
+            }
+        }
         #[cfg(target_arch = "x86_64")]
         b @ (Backend::Avx2 | Backend::Avx512 | Backend::Avx512Ifma) => {
             use crate::x86::simd::Kind;

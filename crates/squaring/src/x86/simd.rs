@@ -561,7 +561,7 @@ pub(crate) struct SimdEngine<'m> {
 }
 
 /// 64-bit limbs → `out.len()` limbs of `w` bits.
-fn split(x: &[u64], out: &mut [u64], w: u32) {
+pub(crate) fn split(x: &[u64], out: &mut [u64], w: u32) {
     let mask = (1u64 << w) - 1;
     for (i, o) in out.iter_mut().enumerate() {
         let bit = i * w as usize;
@@ -577,7 +577,7 @@ fn split(x: &[u64], out: &mut [u64], w: u32) {
 }
 
 /// Limbs of `w` bits → 64-bit limbs (`out.len()` of them; the value must fit).
-fn join(x: &[u64], out: &mut [u64], w: u32) {
+pub(crate) fn join(x: &[u64], out: &mut [u64], w: u32) {
     out.fill(0);
     for (i, &d) in x.iter().enumerate() {
         let bit = i * w as usize;

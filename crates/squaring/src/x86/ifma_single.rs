@@ -55,29 +55,37 @@ unsafe fn amm<const NV: usize>(
     unsafe {
         let zero = _mm512_setzero_si512();
         let mut r = [zero; NV];
+        let a0 = _mm_cvtsi128_si64(_mm512_castsi512_si128(a[0])) as u64;
+        // Carry out of the limb shifted away last time, kept on the scalar side: the vector
+        // copy of that limb is discarded, so the carry only ever enters through `r0`.
+        let mut c = 0u64;
         for i in 0..len {
-            let bi = _mm512_set1_epi64(*b.get_unchecked(i) as i64);
+            let bs = *b.get_unchecked(i);
+            let bi = _mm512_set1_epi64(bs as i64);
+            // Lowest limb of acc + a·b_i, on the scalar side (shortest dependency chain).
+            let r0 = (_mm_cvtsi128_si64(_mm512_castsi512_si128(r[0])) as u64)
+                + (a0.wrapping_mul(bs) & MASK)
+                + c;
+            let mut hs = [zero; NV];
             for j in 0..NV {
                 r[j] = _mm512_madd52lo_epu64(r[j], a[j], bi);
+                hs[j] = _mm512_madd52hi_epu64(zero, a[j], bi);
             }
-            let r0 = _mm_cvtsi128_si64(_mm512_castsi512_si128(r[0])) as u64;
             let m = r0.wrapping_mul(k0) & MASK;
             let mi = _mm512_set1_epi64(m as i64);
+            c = (r0 + (m.wrapping_mul(n_0) & MASK)) >> W;
             for j in 0..NV {
                 r[j] = _mm512_madd52lo_epu64(r[j], n[j], mi);
+                hs[j] = _mm512_madd52hi_epu64(hs[j], n[j], mi);
             }
-            // Limb 0 is now divisible by 2^52; its carry, computed on the scalar side.
-            let c = (r0 + (m.wrapping_mul(n_0) & MASK)) >> W;
+            // Drop limb 0 (divisible by 2^52 once `c` is accounted for); the high halves
+            // belong one limb up, i.e. at the same index after the shift.
             for j in 0..NV - 1 {
-                r[j] = _mm512_alignr_epi64::<1>(r[j + 1], r[j]);
+                r[j] = _mm512_add_epi64(_mm512_alignr_epi64::<1>(r[j + 1], r[j]), hs[j]);
             }
-            r[NV - 1] = _mm512_alignr_epi64::<1>(zero, r[NV - 1]);
-            r[0] = _mm512_add_epi64(r[0], _mm512_zextsi128_si512(_mm_cvtsi64_si128(c as i64)));
-            for j in 0..NV {
-                r[j] = _mm512_madd52hi_epu64(r[j], a[j], bi);
-                r[j] = _mm512_madd52hi_epu64(r[j], n[j], mi);
-            }
+            r[NV - 1] = _mm512_add_epi64(_mm512_alignr_epi64::<1>(zero, r[NV - 1]), hs[NV - 1]);
         }
+        r[0] = _mm512_add_epi64(r[0], _mm512_zextsi128_si512(_mm_cvtsi64_si128(c as i64)));
         normalize(r)
     }
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use rug::Integer;
+use rug::integer::Order;
 use veil_squaring::Backend;
 use veil_threshold::{Label, SlotRange};
 use veil_timelock::wesolowski::{self, ProverTuning};
@@ -72,6 +74,36 @@ fn wesolowski_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("timelock/wesolowski");
     g.bench_function("verify", |b| {
         b.iter(|| wesolowski::verify(&group, &x, &y, T_PROVE, &proof).unwrap())
+    });
+    // The peer: the same verification equation π^ℓ · x^r = y with GMP's pow_mod (rug),
+    // given ℓ (the hash-to-prime is measured separately above/below).
+    let ell = wesolowski::challenge_prime(&group, &x, &y, T_PROVE);
+    let n = Integer::from_digits(group.modulus_bytes(), Order::Msf);
+    let gmp = |e: &veil_squaring::Element| {
+        Integer::from_digits(&group.modulus().to_be_bytes_of(e), Order::Msf)
+    };
+    let (pi_g, x_g, y_g) = (gmp(proof.pi()), gmp(&x), gmp(&y));
+    let ell_g = Integer::from_digits(&ell.to_bytes_be(), Order::Msf);
+    let r_g = Integer::from_digits(
+        &wesolowski::challenge_residue(&ell, T_PROVE).to_bytes_be(),
+        Order::Msf,
+    );
+    g.bench_function("verify_equation_gmp_peer", |b| {
+        b.iter(|| {
+            let a = pi_g.clone().pow_mod(&ell_g, &n).unwrap();
+            let c = x_g.clone().pow_mod(&r_g, &n).unwrap();
+            let lhs = (a * c) % &n;
+            let neg = Integer::from(&n - &lhs);
+            assert!(lhs == y_g || neg == y_g);
+        })
+    });
+    g.bench_function("verify_equation", |b| {
+        b.iter(|| {
+            let r = wesolowski::challenge_residue(&ell, T_PROVE);
+            let lhs = group
+                .multi_pow_vartime(&[(proof.pi(), &ell.to_bytes_be()), (&x, &r.to_bytes_be())]);
+            assert!(group.eq(&lhs, &y));
+        })
     });
     g.bench_function("challenge_prime", |b| {
         b.iter(|| wesolowski::challenge_prime(&group, &x, &y, T_PROVE))

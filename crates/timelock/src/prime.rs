@@ -167,10 +167,10 @@ fn base_hash(n_be: &[u8], round: u32) -> [u8; 32] {
 
 /// A 256-bit unsigned integer, four little-endian 64-bit limbs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct U256([u64; 4]);
+pub(crate) struct U256([u64; 4]);
 
 impl U256 {
-    fn from_be(b: &[u8; 32]) -> Self {
+    pub(crate) fn from_be(b: &[u8; 32]) -> Self {
         let mut l = [0u64; 4];
         for (i, limb) in l.iter_mut().enumerate() {
             let mut w = [0u8; 8];
@@ -250,7 +250,7 @@ impl U256 {
 }
 
 /// Montgomery arithmetic modulo an odd 256-bit `n` with its top bit set.
-struct Mont256 {
+pub(crate) struct Mont256 {
     n: U256,
     n0: u64,
     one: U256,
@@ -258,7 +258,8 @@ struct Mont256 {
 }
 
 impl Mont256 {
-    fn new(n: U256) -> Self {
+    /// Requires `n` odd with its top bit set.
+    pub(crate) fn new(n: U256) -> Self {
         // −n^{-1} mod 2^64 by Newton iteration (each step doubles the correct low bits).
         let mut inv = 1u64;
         for _ in 0..6 {
@@ -281,7 +282,25 @@ impl Mont256 {
         m
     }
 
+    /// For `x < n`: `q = ⌊x·2^k / n⌋` and `x·2^k mod n`, by `k` steps of binary long
+    /// division (`k ≤ 32`).
+    pub(crate) fn shift_divide(&self, x: &U256, k: u32) -> (u64, U256) {
+        let mut x = *x;
+        let mut q = 0u64;
+        for _ in 0..k {
+            let (d, reduced) = self.double_reduced(&x);
+            x = d;
+            q = (q << 1) | reduced as u64;
+        }
+        (q, x)
+    }
+
     fn double(&self, a: &U256) -> U256 {
+        self.double_reduced(a).0
+    }
+
+    /// `2a mod n` and whether `n` was subtracted.
+    fn double_reduced(&self, a: &U256) -> (U256, bool) {
         let top = a.0[3] >> 63;
         let mut out = [0u64; 4];
         let mut carry = 0u64;
@@ -291,15 +310,15 @@ impl Mont256 {
         }
         let d = U256(out);
         if top == 1 || d.ge(&self.n) {
-            d.sub(&self.n).0
+            (d.sub(&self.n).0, true)
         } else {
-            d
+            (d, false)
         }
     }
 
     /// CIOS Montgomery multiplication: `a·b·2^-256 mod n`.
     #[allow(clippy::needless_range_loop)] // limb indices are the clearest notation here
-    fn mul(&self, a: &U256, b: &U256) -> U256 {
+    pub(crate) fn mul(&self, a: &U256, b: &U256) -> U256 {
         let n = &self.n.0;
         let mut t = [0u64; 6];
         for i in 0..4 {
@@ -332,7 +351,7 @@ impl Mont256 {
         }
     }
 
-    fn to_mont(&self, a: &U256) -> U256 {
+    pub(crate) fn to_mont(&self, a: &U256) -> U256 {
         self.mul(a, &self.r2)
     }
 

@@ -56,12 +56,12 @@
 use std::ops::ControlFlow;
 
 use num_bigint::BigUint;
-use num_traits::{One, ToPrimitive, Zero};
+use num_traits::{One, Zero};
 use thiserror::Error;
 use veil_squaring::{Backend, Cancelled, Element};
 
 use crate::group::{GroupError, RsaGroup};
-use crate::prime::hash_to_prime;
+use crate::prime::{Mont256, U256, hash_to_prime};
 
 /// A Wesolowski proof `π` (an element of the group).
 #[derive(Clone, Debug)]
@@ -156,6 +156,11 @@ pub fn challenge_prime(group: &RsaGroup, x: &Element, y: &Element, t: u64) -> Bi
     hash_to_prime(veil_domain::timelock::WESOLOWSKI_PRIME, &input)
 }
 
+/// `r = 2^t mod ℓ`, the exponent of `x` in the verification equation `π^ℓ · x^r = y`.
+pub fn challenge_residue(ell: &BigUint, t: u64) -> BigUint {
+    BigUint::from(2u32).modpow(&BigUint::from(t), ell)
+}
+
 /// Evaluates `y = x^(2^t)` with `backend` and proves it with the checkpointing prover.
 /// `progress` sees the number of squarings done and may cancel.
 pub fn prove(
@@ -221,18 +226,23 @@ fn quotient_power(
         "not enough checkpoints for the prover tuning"
     );
     let two = BigUint::from(2u32);
-    // Stepping from digit i + γ down to digit i multiplies the remainder by 2^(κγ) mod ℓ.
-    let step = two.modpow(&BigUint::from(kappa64 * gamma), ell);
+    // Digits are computed on fixed-width 256-bit arithmetic: ℓ has exactly 256 bits.
+    let ell_u = u256_of(ell);
+    let mont = Mont256::new(ell_u);
+    // Stepping from digit i + γ down to digit i multiplies the remainder by 2^(κγ) mod ℓ
+    // (kept in Montgomery form, so one Montgomery product yields the plain remainder).
+    let step = mont.to_mont(&u256_of(&two.modpow(&BigUint::from(kappa64 * gamma), ell)));
     let mut acc: Option<Element> = None;
     for k in (0..gamma.min(digits)).rev() {
         // Largest j with γj + k < digits.
         let top_j = (digits - 1 - k) / gamma;
         let top_i = gamma * top_j + k;
         // r = 2^(t − κ(i+1)) mod ℓ for i = top_i.
-        let mut r = two.modpow(&BigUint::from(t - kappa64 * (top_i + 1)), ell);
+        let mut r = u256_of(&two.modpow(&BigUint::from(t - kappa64 * (top_i + 1)), ell));
         let mut buckets: Vec<Option<Element>> = vec![None; 1 << kappa];
         for j in (0..=top_j).rev() {
-            let digit = ((&r << kappa) / ell).to_usize().unwrap_or(0);
+            // b_i = ⌊2^κ · r / ℓ⌋ < 2^κ.
+            let digit = mont.shift_divide(&r, kappa).0 as usize;
             if digit != 0 {
                 let c = &checkpoints[j as usize];
                 buckets[digit] = Some(match buckets[digit].take() {
@@ -240,12 +250,11 @@ fn quotient_power(
                     None => c.clone(),
                 });
             }
-            r = (&r * &step) % ell;
+            r = mont.mul(&r, &step);
         }
-        // Π_b y_b^b with a running suffix product.
+        // Π_{b≥1} S_b with S_b = Π_{b'≥b} y_b' equals Π_b y_b^b.
         let mut running: Option<Element> = None;
         let mut x_k: Option<Element> = None;
-        // Π_{b≥1} S_b with S_b = Π_{b'≥b} y_b' equals Π_b y_b^b.
         for bucket in buckets[1..].iter().rev() {
             if let Some(y_b) = bucket {
                 running = Some(match running {
@@ -289,13 +298,22 @@ pub fn verify(
         return Err(WesolowskiError::Invalid);
     }
     let ell = challenge_prime(group, x, y, t);
-    let r = BigUint::from(2u32).modpow(&BigUint::from(t), &ell);
+    let r = challenge_residue(&ell, t);
     let lhs = group.multi_pow_vartime(&[(&proof.pi, &ell.to_bytes_be()), (x, &be_or_zero(&r))]);
     if group.eq(&lhs, y) {
         Ok(())
     } else {
         Err(WesolowskiError::Invalid)
     }
+}
+
+/// A value below 2^256 as four limbs (ℓ and remainders modulo ℓ).
+fn u256_of(v: &BigUint) -> U256 {
+    let bytes = v.to_bytes_be();
+    let mut be = [0u8; 32];
+    // v < ℓ < 2^256 (or v = ℓ itself), so it has at most 32 bytes.
+    be[32 - bytes.len()..].copy_from_slice(&bytes);
+    U256::from_be(&be)
 }
 
 fn be_or_zero(v: &BigUint) -> Vec<u8> {

@@ -296,29 +296,27 @@ pub fn poly_eval(coefficients: &[Fr], x: u64) -> Fr {
 }
 
 /// Checks a list of claimed share images at once: `Σ ρ_i·(s_i·G) = Σ ρ_i·Σ_k x^k·C_ik`
-/// for 128-bit weights `ρ_i` hashed from everything checked (small-exponents batch test,
-/// Bellare, Garay and Rabin, EUROCRYPT '98). `items` are `(share, commitments)` pairs for
-/// one evaluation point `x`. Returns `Ok` if all hold (except with probability ≈ 2⁻¹²⁸).
+/// with 128-bit weights `ρ_i` drawn from the verifier's own randomness (small-exponents batch
+/// test, Bellare, Garay and Rabin, EUROCRYPT '98): dealers cannot predict them, so bad shares
+/// from colluding dealers cannot cancel, and a batch with any bad item passes with
+/// probability at most 2⁻¹²⁸. `items` are `(share, commitments)` pairs for one evaluation
+/// point `x`. The secret side is computed in constant time.
 pub fn verify_shares_batch(
-    weights_tag: &[u8],
+    rng: &mut (impl RngCore + CryptoRng),
     x: u64,
     items: &[(Fr, &[G1Affine])],
 ) -> Result<(), PvssError> {
     if items.is_empty() {
         return Ok(());
     }
-    let mut h = sha2::Sha256::default();
-    use sha2::Digest;
-    h.update(x.to_be_bytes());
-    for (s, cs) in items {
-        h.update(fr_to_bytes(s));
-        h.update((cs.len() as u64).to_be_bytes());
-        for c in cs.iter() {
-            h.update(dleq::g1_to_bytes(c));
-        }
-    }
-    let seed: [u8; 32] = h.finalize().into();
-    let rho = dleq::weights(weights_tag, &seed, items.len());
+    let rho: Vec<Fr> = items
+        .iter()
+        .map(|_| {
+            let mut b = [0u8; 16];
+            rng.fill_bytes(&mut b);
+            Fr::from(u128::from_le_bytes(b))
+        })
+        .collect();
     let xf = Fr::from(x);
     let mut bases = Vec::new();
     let mut scalars = Vec::new();
@@ -328,17 +326,24 @@ pub fn verify_shares_batch(
         let mut p = *r;
         for c in cs.iter() {
             bases.push(*c);
-            scalars.push(-p);
+            scalars.push(p);
             p *= xf;
         }
     }
-    bases.push(generator());
-    scalars.push(lhs);
-    if G1Projective::msm_unchecked(&bases, &scalars).is_zero() {
+    // The shares are secret: their combination is multiplied in constant time, and only the
+    // public side goes through the (variable-time) multi-scalar multiplication.
+    let secret_side = secret_mul_g(&lhs);
+    lhs.zeroize();
+    if G1Projective::msm_unchecked(&bases, &scalars) == secret_side {
         Ok(())
     } else {
         Err(PvssError::InvalidProof)
     }
+}
+
+/// `s·G` for a secret scalar, in constant time.
+pub fn secret_mul_g(s: &Fr) -> G1Projective {
+    ct::mul(&generator(), s)
 }
 
 /// `s·G` for a public scalar (variable time; never use on secrets).
@@ -418,9 +423,9 @@ mod tests {
             .zip(&comms)
             .map(|(p, c)| (poly_eval(p, 5), c.as_slice()))
             .collect();
-        verify_shares_batch(TAG, 5, &items).unwrap();
-        assert!(verify_shares_batch(TAG, 6, &items).is_err());
+        verify_shares_batch(&mut rng, 5, &items).unwrap();
+        assert!(verify_shares_batch(&mut rng, 6, &items).is_err());
         items[1].0 += Fr::from(1u64);
-        assert!(verify_shares_batch(TAG, 5, &items).is_err());
+        assert!(verify_shares_batch(&mut rng, 5, &items).is_err());
     }
 }

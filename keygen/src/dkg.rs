@@ -563,6 +563,10 @@ pub fn verify_dealing(
     let dealer = params
         .dealer(d.dealer)
         .ok_or(DkgError::UnknownDealer(d.dealer))?;
+    // The signature first: only a dealing the dealer really signed can count against it.
+    if !verify_signature(&dealer.signing_key, &d.signed_bytes(), &d.signature) {
+        return Err(DkgError::BadSignature);
+    }
     if d.commitments.len() != params.threshold as usize || d.shares.len() != params.members.len() {
         return Err(DkgError::DealingShape {
             commitments: d.commitments.len(),
@@ -583,9 +587,6 @@ pub fn verify_dealing(
         &d.proof,
     )
     .map_err(|_| DkgError::BadProof)?;
-    if !verify_signature(&dealer.signing_key, &d.signed_bytes(), &d.signature) {
-        return Err(DkgError::BadSignature);
-    }
     Ok(())
 }
 
@@ -723,15 +724,15 @@ pub fn check_shares(
             )
         })
         .collect();
-    let items: Vec<(Fr, &[G1Affine])> = shares
+    let mut items: Vec<(Fr, &[G1Affine])> = shares
         .iter()
         .zip(dealings)
         .map(|(s, d)| (*s, d.commitments.as_slice()))
         .collect();
     let mut complaints = Vec::new();
-    if pvss::verify_shares_batch(tags::BATCH_WEIGHTS, me.into(), &items).is_err() {
+    if pvss::verify_shares_batch(rng, me.into(), &items).is_err() {
         for (s, d) in shares.iter().zip(dealings) {
-            if pvss::public_mul(s) != pvss::feldman_eval(&d.commitments, me.into()) {
+            if pvss::secret_mul_g(s) != pvss::feldman_eval(&d.commitments, me.into()) {
                 tracing::warn!(
                     dealer = d.dealer,
                     member = me,
@@ -758,7 +759,9 @@ pub fn check_shares(
             }
         }
     }
-    drop(items);
+    for it in items.iter_mut() {
+        it.0.zeroize();
+    }
     shares.zeroize();
     Ok(complaints)
 }
@@ -1073,7 +1076,7 @@ impl MemberShare {
     pub fn matches(&self, committee: &Committee) -> bool {
         committee.epoch == self.epoch
             && committee.verification_key(self.index)
-                == Some(pvss::public_mul(&self.secret).into_affine())
+                == Some(pvss::secret_mul_g(&self.secret).into_affine())
     }
 }
 

@@ -93,13 +93,26 @@ fn offline_ceremony_byzantine_dealer_and_resharing() {
             s(&board),
         ]);
     }
-    // Dealer 4 turns Byzantine: it replaces its dealing with one whose share for member 1
-    // is wrong (simulated by editing the file; the signature no longer matches, so the
-    // public check rejects it; a re-signed bad share is covered by the library tests).
+    // Dealer 4 turns Byzantine: it replaces its dealing with one, validly signed with its
+    // own key, whose share for member 1 is wrong. Member 1's response carries a complaint.
     let d4 = files::dealing_path(&board, 4);
-    let mut bad = Dealing::from_bytes(&std::fs::read(&d4).unwrap()).unwrap();
+    let honest4 = std::fs::read(&d4).unwrap();
+    let mut bad = Dealing::from_bytes(&honest4).unwrap();
     bad.shares[0] += ark_bls12_381::Fr::from(1u64);
+    let dealer4 = files::load_identity(&dirs[3], PASS.as_bytes()).unwrap();
+    let mut unsigned = bad.to_bytes();
+    unsigned.truncate(unsigned.len() - 96);
+    bad.signature = dealer4.sign(&unsigned);
     std::fs::write(&d4, bad.to_bytes()).unwrap();
+    // A forged dealing (someone else's edit, signature no longer valid) would simply be
+    // ignored and would not frame dealer 4.
+    let mut forged = Dealing::from_bytes(&honest4).unwrap();
+    forged.shares[1] += ark_bls12_381::Fr::from(1u64);
+    let params_v = files::load_params(&p).unwrap();
+    assert!(matches!(
+        veil_keygen::dkg::verify_dealing(&params_v, &params_v.id(), &forged),
+        Err(veil_keygen::DkgError::BadSignature)
+    ));
     for d in &dirs {
         ok(&[
             "respond",
@@ -140,6 +153,10 @@ fn offline_ceremony_byzantine_dealer_and_resharing() {
         s(&committee_path),
     ]);
     assert!(out.contains("qualified dealers: 1,2,3"), "{out}");
+    assert!(
+        out.contains("excluded dealer 4: Complained { accuser: 1 }"),
+        "{out}"
+    );
     // A tampered transcript or a committee from elsewhere fails verification.
     let mut t = Transcript::from_bytes(&std::fs::read(&transcript_path).unwrap()).unwrap();
     t.dealings.truncate(2);

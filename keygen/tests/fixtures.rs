@@ -80,19 +80,19 @@ fn encodings_are_frozen() {
         ),
         (
             "complaint",
-            "d5537910d02a8b4e5f8f2d7910650853bcd955db4a0051a4a40ae9e379dfe1e6",
+            "eb7f8a15bfe87f5dc75c132bc0ebfd70baea093df7936c83b952230f32621c09",
         ),
         (
             "response",
-            "afa4bf25a57830463ab3a7d76d5d7871e589325cc6a0dd1357f2366bb34d124c",
+            "3edecd9e101c610b51ee35b58babba51e3be512e91aacaeef172d2c6e84d7715",
         ),
         (
             "transcript",
-            "fb4f1eeede39cae330d4413eb2db05deb139637012a0a1f3371afec3eb1ee207",
+            "1bc9c4a0e1079d788107acbc054ab8cd281cecf05d29806ec7d59fac52c9c3d0",
         ),
         (
             "committee.json",
-            "ae208f89d69856206dda22ce0ddc7e12cdf310fae3b71fa8b72946b28b80d774",
+            "d65c108178775be720e93da6fec2bcdd587b18903f1bb9a097c87e758f7f798e",
         ),
         (
             "share",

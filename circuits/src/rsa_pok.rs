@@ -20,9 +20,10 @@
 //! statistically: `c·a < 2^(A + C)` and `k` is uniform over a range `2^S` times larger, so the
 //! distribution of `z` is within statistical distance `2^(−S)` of one that does not depend
 //! on `a`. We take `S = 128` ([`STATISTICAL_MARGIN_BITS`]). Shorter masks are the classic
-//! failure of this protocol: with `k` of about the size of `c·a`, every proof leaks the top
-//! bits of `a`, and a few proofs reveal it entirely — a deployed time-lock implementation
-//! lost its puzzle secrets exactly that way.
+//! failure of this protocol (and the reported cause of at least one time-lock
+//! implementation leaking its exponents): with `k` of about the size of `c·a`, `z` is
+//! visibly correlated with `c·a`, each proof leaks high bits of `a`, and a handful of
+//! proofs pin it down.
 //!
 //! # Soundness
 //!

@@ -38,6 +38,16 @@
 //!
 //! Both give the same `h^a`, hence the same key and plaintext.
 //!
+//! # Side channels
+//!
+//! `g^a` and `h^a` use veil-squaring's constant-time fixed-base exponentiation (its running
+//! time depends only on the exponent's byte length, which is public); `h^a` is
+//! canonicalised with a constant-time comparison and selection; the proof's `z = k + c·a`
+//! is fixed-width limb arithmetic ([`veil_circuits::rsa_pok`]); `a`, `h^a` and the derived
+//! keys are zeroized on drop. `num-bigint` never sees a secret. Residual: the AES-GCM and
+//! HKDF implementations are the RustCrypto ones (constant time with AES-NI; the software
+//! AES fallback is bitsliced).
+//!
 //! # Non-malleability
 //!
 //! The proof of knowledge makes a valid ciphertext impossible to produce without knowing its

@@ -36,8 +36,12 @@
 //! (`2^(κ+1)` multiplications); the outer product is a Horner evaluation with `κ(γ−1)`
 //! squarings. Total: about `T/κ + γ·2^(κ+1)` multiplications and `T/(κγ)` stored elements,
 //! against `T` squarings for the evaluation. [`ProverTuning::for_squarings`] picks `κ` and
-//! `γ` to minimise the cost within a memory budget; for `T = 2^20` the overhead is about
-//! 10 % of the evaluation, and it shrinks as `T` grows.
+//! `γ` to minimise the cost within a memory budget; for `T = 2^20` that is about 10 % of
+//! the evaluation's operation count, shrinking as `T` grows. The wall-clock overhead is that
+//! count times the cost of one general product ([`veil_squaring::Modulus::mul`]) relative
+//! to one squaring of the solver's fastest backend. The digits themselves are computed on
+//! fixed-width 256-bit arithmetic (one Montgomery product and `κ` shift-subtract steps per
+//! digit), a few percent of the product count.
 //!
 //! ```
 //! use std::ops::ControlFlow;

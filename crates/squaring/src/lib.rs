@@ -38,26 +38,34 @@
 //! | [`Backend`] | technique | use |
 //! | --- | --- | --- |
 //! | `Portable` | `u128` products, any target | fallback, wasm |
-//! | `MulxAdx` | inline asm: `MULX` + the two carry chains of `ADCX`/`ADOX` (BMI2 + ADX) | one chain (latency) |
+//! | `MulxAdx` | inline asm: `MULX` + the two carry chains of `ADCX`/`ADOX` (BMI2 + ADX) | one chain without IFMA |
 //! | `Avx2` | 4 chains per 256-bit vector (8 with two interleaved vectors), 28-bit limbs | many chains |
-//! | `Avx512` | 8 chains per 512-bit vector (16 interleaved), 28-bit limbs | many chains |
+//! | `Avx512` | 8 chains per 512-bit vector (16 interleaved), 28-bit limbs | many chains without IFMA |
+//! | `Avx512Ifma` | `vpmadd52luq`/`vpmadd52huq`, 52-bit limbs: 8 (16) chains across lanes, or one chain's limbs across lanes | one chain and many chains |
 //!
-//! The SIMD backends put one independent chain in each 64-bit lane: limb `j` of 8 (or 4)
-//! chains forms one vector, and the multiplier is `vpmuludq` (32×32→64 bits). With 28-bit
-//! limbs a whole column of the product and of the reduction (at most `2L'` terms below
-//! `2^56`) fits in a 64-bit lane without intermediate carries, as in Gueron and Krasnov's
-//! AVX2 modular exponentiation (S. Gueron, V. Krasnov, "Software Implementation of Modular
-//! Exponentiation, Using Advanced Vector Instructions Architectures", WAIFI 2012). The
-//! reduction is column-wise (product scanning) with lazy reduction: values stay below
+//! The 28-bit SIMD backends put one independent chain in each 64-bit lane: limb `j` of 8
+//! (or 4) chains forms one vector, and the multiplier is `vpmuludq` (32×32→64 bits). With
+//! 28-bit limbs a whole column of the product and of the reduction (at most `2L'` terms
+//! below `2^56`) fits in a 64-bit lane without intermediate carries, as in Gueron and
+//! Krasnov's AVX2 modular exponentiation (S. Gueron, V. Krasnov, "Software Implementation of
+//! Modular Exponentiation, Using Advanced Vector Instructions Architectures", WAIFI 2012).
+//! The reduction is column-wise (product scanning) with lazy reduction: values stay below
 //! `2N < R'/2` inside the loop, and are canonicalised only when read. Two columns are
-//! computed per pass so that each operand load serves two products. Details in the
-//! `x86::simd` module.
+//! computed per pass so that each operand load serves two products. The IFMA backend uses
+//! the same lane layout with 52-bit limbs and fused 52×52-bit multiply-adds (40 limbs for
+//! 2048 bits instead of 74); for a single chain it instead spreads that chain's 40 limbs over
+//! five vectors and runs a word-serial Montgomery loop whose digit is computed on the
+//! scalar side (S. Gueron, N. Drucker, "Fast modular squaring with AVX512IFMA", ITNG 2019).
+//! Details in the `x86::simd`, `x86::ifma` and `x86::ifma_single` modules.
 //!
 //! [`Backend::available`] detects what the CPU supports at run time
 //! (`is_x86_feature_detected!`); [`Backend::best_single`] and [`Backend::best_batch`] pick
 //! the fastest. Asking for a backend the CPU lacks falls back to the best available one of
-//! the same kind (never to an illegal instruction). Moduli above 3556 bits exceed the 28-bit
-//! lane radix and run on the scalar backend even when a SIMD one is requested.
+//! the same kind (never to an illegal instruction). Moduli above 3554 bits exceed the 28-bit
+//! lane radix and run on the scalar backend when `Avx2` or `Avx512` is requested (the IFMA
+//! kernels cover every size up to 4096 bits). `Avx2`/`Avx512` on a single chain run the
+//! batch kernel with one live lane: correct but slow, which is why `best_single` never
+//! picks them.
 //!
 //! # Sequential squaring
 //!
@@ -82,11 +90,13 @@
 //! # Measured (this repository's 2-core AVX-512 machine, RSA-2048, same run as GMP)
 //!
 //! `cargo run --release -p veil-squaring --example ratio` prints, per squaring, GMP's
-//! `pow_mod` next to each backend with paired timings (GMP then the candidate, each round).
-//! Typical medians on a shared, noisy machine: GMP ≈ 1.12–1.20 µs; `MulxAdx` one chain
-//! ≈ 0.73–0.78 µs (≈ 1.5–1.6×); `Avx512` batch ≈ 0.52–0.58 µs per chain (≈ 2.1–2.4×);
-//! `Avx2` batch ≈ 0.75–0.85 µs (≈ 1.4–1.6×). The criterion benchmarks are
-//! `timelock/square/*` in `benches/benches/timelock.rs`.
+//! `pow_mod` next to each backend with paired timings (GMP then the candidate, each round),
+//! and the CPU features it detected. Typical medians on the shared machine (GMP ≈ 1.1–1.2 µs
+//! when the machine is quiet; every figure moves with the load of other jobs, the ratios
+//! much less): one chain, `Avx512Ifma` ≈ 0.45 µs (≈ 2.5×) and `MulxAdx` ≈ 0.73–0.78 µs
+//! (≈ 1.5×); batches (per chain), `Avx512Ifma` ≈ 0.25–0.35 µs (≈ 4–5×), `Avx512`
+//! ≈ 0.47–0.57 µs (≈ 2.1–2.4×), `Avx2` ≈ 0.6–0.85 µs (≈ 1.5–1.9×). The criterion
+//! benchmarks are `timelock/square/*` in `benches/benches/timelock.rs`.
 //!
 //! # Example
 //!

@@ -26,7 +26,7 @@
 //! `≤ N`), followed by one constant-time conditional subtraction: the result is the
 //! canonical value, bit-identical to every other backend.
 //!
-//! Moduli above 3556 bits (`L' > 127`) would overflow the accumulators; the engine then
+//! Moduli above 3554 bits (`L' > 127`) would overflow the accumulators; the engine then
 //! declines and the caller uses the scalar backend.
 
 // Limb-and-lane kernels read most clearly with explicit indices.

@@ -77,7 +77,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine};
-use ark_ec::{AffineRepr, CurveGroup};
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
 use rand_core::{CryptoRng, RngCore};
 use veil_circuits::dleq::FixedBaseTable;
@@ -89,7 +89,7 @@ use crate::codec::{CodecError, Reader, Writer, tagged_hash};
 use crate::committee::{
     Committee, CommitteeError, CommitteeMember, MAX_MEMBERS, check_distinct_members, lagrange_at,
 };
-use crate::identity::{MemberPublic, MemberSecret, verify_signature};
+use crate::identity::{MemberPublic, MemberSecret, verify_signature, verify_signatures_batch};
 
 const PARAMS_VERSION: u8 = 1;
 const DEALING_VERSION: u8 = 1;
@@ -557,6 +557,16 @@ pub fn verify_dealing(
     ceremony: &[u8; 32],
     d: &Dealing,
 ) -> Result<(), DkgError> {
+    verify_dealing_with(params, ceremony, d, false)
+}
+
+/// [`verify_dealing`], skipping the signature when the caller has already batch-verified it.
+fn verify_dealing_with(
+    params: &CeremonyParams,
+    ceremony: &[u8; 32],
+    d: &Dealing,
+    signature_checked: bool,
+) -> Result<(), DkgError> {
     if &d.ceremony != ceremony {
         return Err(DkgError::WrongCeremony);
     }
@@ -564,7 +574,8 @@ pub fn verify_dealing(
         .dealer(d.dealer)
         .ok_or(DkgError::UnknownDealer(d.dealer))?;
     // The signature first: only a dealing the dealer really signed can count against it.
-    if !verify_signature(&dealer.signing_key, &d.signed_bytes(), &d.signature) {
+    if !signature_checked && !verify_signature(&dealer.signing_key, &d.signed_bytes(), &d.signature)
+    {
         return Err(DkgError::BadSignature);
     }
     if d.commitments.len() != params.threshold as usize || d.shares.len() != params.members.len() {
@@ -875,13 +886,30 @@ pub fn verify_transcript(transcript: &Transcript) -> Result<Outcome, DkgError> {
     // Public validity and equivocation.
     let mut first_valid: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
     let mut valid: Vec<&Dealing> = Vec::new();
+    // All signatures in one multi-pairing; if that fails, each dealing is checked alone.
+    let signed: Vec<Vec<u8>> = transcript
+        .dealings
+        .iter()
+        .map(|d| d.signed_bytes())
+        .collect();
+    let batch: Option<Vec<(G1Affine, &[u8], G2Affine)>> = transcript
+        .dealings
+        .iter()
+        .zip(&signed)
+        .map(|(d, m)| {
+            params
+                .dealer(d.dealer)
+                .map(|p| (p.signing_key, m.as_slice(), d.signature))
+        })
+        .collect();
+    let all_signed = batch.is_some_and(|b| verify_signatures_batch(&b));
     let mut seen_ids = HashSet::new();
     for d in &transcript.dealings {
         let id = d.id();
         if !seen_ids.insert(id) {
             continue; // the same bytes posted twice: harmless, counted once
         }
-        match verify_dealing(params, &ceremony, d) {
+        match verify_dealing_with(params, &ceremony, d, all_signed) {
             Err(e) => {
                 tracing::info!(dealer = d.dealer, error = %e, "dealing rejected");
                 // A forged dealing (bad signature) says nothing about the named dealer.
@@ -946,12 +974,16 @@ pub fn verify_transcript(transcript: &Transcript) -> Result<Outcome, DkgError> {
     };
     // Aggregate commitments: C_k = Σ λ_i C_ik.
     let t = params.threshold as usize;
-    let mut agg = vec![G1Projective::zero(); t];
-    for (d, w) in chosen.iter().zip(&weights) {
-        for (a, c) in agg.iter_mut().zip(&d.commitments) {
-            *a += *c * w;
-        }
-    }
+    let agg: Vec<G1Projective> = (0..t)
+        .map(|k| {
+            let column: Vec<G1Affine> = chosen.iter().map(|d| d.commitments[k]).collect();
+            match &params.previous {
+                // Fresh key: plain sums, no multiplications.
+                None => column.iter().fold(G1Projective::zero(), |acc, c| acc + c),
+                Some(_) => G1Projective::msm_unchecked(&column, &weights),
+            }
+        })
+        .collect();
     let agg = G1Projective::normalize_batch(&agg);
     let public_key = agg[0];
     if let Some(prev) = &params.previous

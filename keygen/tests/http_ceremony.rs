@@ -87,6 +87,27 @@ fn http_ceremony_with_four_member_processes() {
         .to_owned();
     let url = format!("http://{addr}");
 
+    // Bad input gets a typed 4xx error body and changes nothing.
+    for (path, body) in [
+        ("/v1/register", &b"garbage"[..]),
+        ("/v1/dealings", &[1u8; 40][..]),
+    ] {
+        let err = ureq::post(&format!("{url}{path}"))
+            .send_bytes(body)
+            .unwrap_err();
+        let ureq::Error::Status(status, resp) = err else {
+            panic!("transport error")
+        };
+        assert!(status == 400 || status == 503, "{path}: {status}");
+        let json: serde_json::Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
+        assert!(
+            json["code"].is_string() && json["message"].is_string(),
+            "{json}"
+        );
+    }
+    let not_ready = ureq::get(&format!("{url}/v1/params")).call().unwrap_err();
+    assert!(matches!(not_ready, ureq::Error::Status(503, _)));
+
     let dirs: Vec<_> = (1..=4).map(|i| tmp.join(format!("m{i}"))).collect();
     for (i, d) in dirs.iter().enumerate() {
         run(&[

@@ -10,7 +10,6 @@
 
 use zeroize::Zeroize;
 
-use crate::limbs;
 use crate::modulus::{Element, Modulus, ct_select};
 
 /// Precomputed powers of one base for constant-time fixed-base exponentiation.
@@ -66,7 +65,7 @@ impl FixedBase {
         for (k, &byte) in low.iter().rev().enumerate() {
             for (half, digit) in [(0, byte & 15), (1, byte >> 4)] {
                 ct_select(&self.rows[2 * k + half], digit, &mut sel);
-                limbs::mont_mul(&mut out, &acc.limbs, &sel, &m.n, m.n0);
+                crate::modulus::mont_mul(&mut out, &acc.limbs, &sel, &m.n, m.n0);
                 acc.limbs.copy_from_slice(&out);
             }
         }

@@ -157,14 +157,6 @@ pub(crate) fn redc(out: &mut [u64], p: &mut [u64], n: &[u64], n0: u64) {
     out[..len].copy_from_slice(r);
 }
 
-/// Montgomery square `out = a^2·2^(-64L) mod n`, dedicated squaring then reduction.
-#[inline(always)]
-pub(crate) fn mont_sqr(out: &mut [u64], a: &[u64], n: &[u64], n0: u64) {
-    let mut p = [0u64; 2 * MAX_LIMBS];
-    square_wide(&mut p, &a[..n.len()]);
-    redc(out, &mut p[..2 * n.len()], n, n0);
-}
-
 /// `r = (a + b) mod n` for `a, b < n`, constant time.
 #[inline(always)]
 pub(crate) fn mod_add(r: &mut [u64], a: &[u64], b: &[u64], n: &[u64]) {

@@ -192,11 +192,24 @@ unsafe fn mont_sqr(a: &mut [u64], n: &[u64], n0: u64) {
         p[2 * i + 1] = hi;
         c = c2;
     }
-    // Word-by-word Montgomery reduction.
+    // SAFETY: the CPU features are this function's contract.
+    unsafe { redc(&mut p, a, n, n0) };
+}
+
+/// Word-by-word Montgomery reduction `out = p·2^(-64L) mod n` of `p[..2L] < 2^(64L)·n`,
+/// fully reduced; `p` is clobbered.
+///
+/// # Safety
+/// The CPU supports BMI2 and ADX.
+#[inline(always)]
+unsafe fn redc(p: &mut [u64; 2 * MAX_LIMBS], out: &mut [u64], n: &[u64], n0: u64) {
+    let len = n.len();
+    let pp = p.as_mut_ptr();
     let mut extra = 0;
     for i in 0..len {
         let m = p[i].wrapping_mul(n0);
-        // SAFETY: p[i .. i+L] and n[0 .. L] are in bounds; features as above.
+        // SAFETY: p[i .. i+L] and n[0 .. L] are in bounds (L ≤ MAX_LIMBS); features as
+        // above.
         let c = unsafe {
             if len.is_multiple_of(8) {
                 addmul_1_x8(pp.add(i), n.as_ptr(), len / 8, m)
@@ -209,7 +222,45 @@ unsafe fn mont_sqr(a: &mut [u64], n: &[u64], n0: u64) {
         extra = c1;
     }
     cond_sub(&mut p[len..2 * len], extra, n);
-    a.copy_from_slice(&p[len..2 * len]);
+    out[..len].copy_from_slice(&p[len..2 * len]);
+}
+
+/// Montgomery product `out = a·b·2^(-64L) mod n` (`a·b < 2^(64L)·n`), fully reduced: the
+/// full product by `MULX`/`ADX` rows, then [`redc`].
+///
+/// # Safety
+/// The CPU supports BMI2 and ADX; `a`, `b`, `out` have at least `n.len()` limbs.
+#[target_feature(enable = "bmi2,adx")]
+unsafe fn mont_mul_raw(out: &mut [u64], a: &[u64], b: &[u64], n: &[u64], n0: u64) {
+    let len = n.len();
+    assert!(len <= MAX_LIMBS && a.len() >= len && b.len() >= len && out.len() >= len);
+    let mut p = [0u64; 2 * MAX_LIMBS];
+    let pp = p.as_mut_ptr();
+    for i in 0..len {
+        // SAFETY: p[i .. i+L] and b[0 .. L] are in bounds (checked above); row i's carry
+        // lands in p[i+L], which no earlier row wrote.
+        let c = unsafe {
+            if len.is_multiple_of(8) {
+                addmul_1_x8(pp.add(i), b.as_ptr(), len / 8, a[i])
+            } else {
+                addmul_1(pp.add(i), b.as_ptr(), len, a[i])
+            }
+        };
+        p[i + len] = c;
+    }
+    // SAFETY: features as above.
+    unsafe { redc(&mut p, out, n, n0) };
+}
+
+/// Montgomery product with the MULX/ADX kernels; panics if the CPU lacks BMI2 or ADX
+/// (callers check [`detected`]).
+pub(crate) fn mont_mul(out: &mut [u64], a: &[u64], b: &[u64], n: &[u64], n0: u64) {
+    assert!(
+        detected(),
+        "MULX/ADX backend used on a CPU without BMI2/ADX"
+    );
+    // SAFETY: BMI2 and ADX were detected above; lengths are checked inside.
+    unsafe { mont_mul_raw(out, a, b, n, n0) }
 }
 
 /// `k` Montgomery squarings of `a` (length `L`), monomorphised by the caller through `L`.

@@ -131,10 +131,11 @@ fn wesolowski_benches(c: &mut Criterion) {
     let (e, p) = (median(eval), median(prove));
     println!(
         "timelock/wesolowski/prove_overhead/T=2^20: evaluation {e:?}, proof {p:?}, overhead \
-         {:.1}% (kappa={}, gamma={}, backend {backend:?})",
+         {:.1}% (kappa={}, gamma={}, threads={}, backend {backend:?})",
         100.0 * p.as_secs_f64() / e.as_secs_f64(),
         tuning.kappa,
         tuning.gamma,
+        tuning.threads,
     );
 }
 

@@ -115,6 +115,8 @@ pub struct ProverTuning {
     pub kappa: u32,
     /// Number of digit classes `γ` (≥ 1); checkpoints are stored every `κγ` squarings.
     pub gamma: u64,
+    /// Threads that bucket checkpoints in parallel once the evaluation is done (≥ 1).
+    pub threads: usize,
 }
 
 /// Default memory budget of the prover: this many stored group elements (16 MiB at 2048
@@ -122,22 +124,46 @@ pub struct ProverTuning {
 pub const DEFAULT_CHECKPOINT_BUDGET: u64 = 1 << 16;
 
 impl ProverTuning {
-    /// The cheapest tuning for `t` squarings within [`DEFAULT_CHECKPOINT_BUDGET`] checkpoints.
+    /// The cheapest tuning for `t` squarings within [`DEFAULT_CHECKPOINT_BUDGET`]
+    /// checkpoints, using up to four threads (as many as the machine has).
     pub fn for_squarings(t: u64) -> Self {
-        Self::with_budget(t, DEFAULT_CHECKPOINT_BUDGET)
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(4);
+        Self::with_budget(t, DEFAULT_CHECKPOINT_BUDGET, threads)
     }
 
-    /// The cheapest tuning for `t` squarings storing at most about `budget` checkpoints.
-    pub fn with_budget(t: u64, budget: u64) -> Self {
+    /// The cheapest tuning for `t` squarings storing at most about `budget` checkpoints and
+    /// bucketing on `threads` threads. Cost model, in group products: `T/(κp)` bucketing
+    /// (parallel), `γ·2^(κ+1)` bucket combination, `γ(p−1)·2^κ` merging, `κγ` squarings.
+    pub fn with_budget(t: u64, budget: u64, threads: usize) -> Self {
         let budget = budget.max(1);
-        let mut best = (f64::INFINITY, Self { kappa: 1, gamma: 1 });
+        let p = threads.max(1) as f64;
+        let mut best = (
+            f64::INFINITY,
+            Self {
+                kappa: 1,
+                gamma: 1,
+                threads: threads.max(1),
+            },
+        );
         for kappa in 1..=20u32 {
             let gamma = t.div_ceil(kappa as u64 * budget).max(1);
-            let cost = t as f64 / kappa as f64
-                + gamma as f64 * (1u64 << (kappa + 1)) as f64
+            let buckets = (1u64 << kappa) as f64;
+            let cost = t as f64 / (kappa as f64 * p)
+                + gamma as f64 * 2.0 * buckets
+                + gamma as f64 * (p - 1.0) * buckets
                 + (kappa as u64 * gamma) as f64;
             if cost < best.0 {
-                best = (cost, Self { kappa, gamma });
+                best = (
+                    cost,
+                    Self {
+                        kappa,
+                        gamma,
+                        threads: threads.max(1),
+                    },
+                );
             }
         }
         best.1
@@ -208,6 +234,44 @@ pub fn prove_from_checkpoints(
     }
 }
 
+/// One digit class `k` of the prover: what a bucketing worker needs.
+struct Class<'a> {
+    m: &'a veil_squaring::Modulus,
+    mont: &'a Mont256,
+    step: &'a U256,
+    ell: &'a BigUint,
+    t: u64,
+    kappa: u32,
+    gamma: u64,
+    k: u64,
+    checkpoints: &'a [Element],
+}
+
+impl Class<'_> {
+    /// Buckets `y_b = Π C_j` over `j ∈ [lo, hi]` with digit `b_(γj+k) = b`.
+    fn buckets(&self, lo: u64, hi: u64) -> Vec<Option<Element>> {
+        let (m, kappa) = (self.m, self.kappa);
+        let i_hi = self.gamma * hi + self.k;
+        // r = 2^(t − κ(i+1)) mod ℓ for i = i_hi.
+        let e = BigUint::from(self.t - kappa as u64 * (i_hi + 1));
+        let mut r = u256_of(&BigUint::from(2u32).modpow(&e, self.ell));
+        let mut buckets: Vec<Option<Element>> = vec![None; 1 << kappa];
+        for j in (lo..=hi).rev() {
+            // b_i = ⌊2^κ · r / ℓ⌋ < 2^κ.
+            let digit = self.mont.shift_divide(&r, kappa).0 as usize;
+            if digit != 0 {
+                let c = &self.checkpoints[j as usize];
+                buckets[digit] = Some(match buckets[digit].take() {
+                    Some(b) => m.mul(&b, c),
+                    None => c.clone(),
+                });
+            }
+            r = self.mont.mul(&r, self.step);
+        }
+        buckets
+    }
+}
+
 /// `x^⌊2^t/ℓ⌋` from the checkpoints `C_j = x^(2^(κγj))` (see the module documentation).
 fn quotient_power(
     group: &RsaGroup,
@@ -240,21 +304,52 @@ fn quotient_power(
     for k in (0..gamma.min(digits)).rev() {
         // Largest j with γj + k < digits.
         let top_j = (digits - 1 - k) / gamma;
-        let top_i = gamma * top_j + k;
-        // r = 2^(t − κ(i+1)) mod ℓ for i = top_i.
-        let mut r = u256_of(&two.modpow(&BigUint::from(t - kappa64 * (top_i + 1)), ell));
-        let mut buckets: Vec<Option<Element>> = vec![None; 1 << kappa];
-        for j in (0..=top_j).rev() {
-            // b_i = ⌊2^κ · r / ℓ⌋ < 2^κ.
-            let digit = mont.shift_divide(&r, kappa).0 as usize;
-            if digit != 0 {
-                let c = &checkpoints[j as usize];
-                buckets[digit] = Some(match buckets[digit].take() {
-                    Some(b) => m.mul(&b, c),
-                    None => c.clone(),
-                });
+        let class = Class {
+            m,
+            mont: &mont,
+            step: &step,
+            ell,
+            t,
+            kappa,
+            gamma,
+            k,
+            checkpoints,
+        };
+        // Split [0, top_j] into contiguous ranges, one per thread, and merge the buckets.
+        let threads = (tuning.threads.max(1) as u64).min(top_j + 1);
+        let chunk = (top_j + 1).div_ceil(threads);
+        let ranges: Vec<(u64, u64)> = (0..threads)
+            .map(|p| (p * chunk, ((p + 1) * chunk).min(top_j + 1) - 1))
+            .filter(|(lo, hi)| lo <= hi)
+            .collect();
+        let mut parts: Vec<Vec<Option<Element>>> = if ranges.len() == 1 {
+            vec![class.buckets(ranges[0].0, ranges[0].1)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = ranges
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        let class = &class;
+                        scope.spawn(move || class.buckets(lo, hi))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    // A panicking worker is a bug in this module; propagate it.
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut buckets = parts.swap_remove(0);
+        for part in parts {
+            for (b, extra) in buckets.iter_mut().zip(part) {
+                if let Some(e) = extra {
+                    *b = Some(match b.take() {
+                        Some(v) => m.mul(&v, &e),
+                        None => e,
+                    });
+                }
             }
-            r = mont.mul(&r, &step);
         }
         // Π_{b≥1} S_b with S_b = Π_{b'≥b} y_b' equals Π_b y_b^b.
         let mut running: Option<Element> = None;
@@ -380,23 +475,27 @@ mod tests {
             )
             .unwrap();
             let naive = prove_naive(&group, &x, &y, t);
-            for (kappa, gamma) in [
-                (1u32, 1u64),
-                (2, 1),
-                (3, 2),
-                (4, 5),
-                (8, 3),
-                (5, 1),
-                (10, 7),
+            for (kappa, gamma, threads) in [
+                (1u32, 1u64, 1usize),
+                (2, 1, 2),
+                (3, 2, 3),
+                (4, 5, 1),
+                (8, 3, 2),
+                (5, 1, 4),
+                (10, 7, 2),
             ] {
-                let tuning = ProverTuning { kappa, gamma };
+                let tuning = ProverTuning {
+                    kappa,
+                    gamma,
+                    threads,
+                };
                 let every = tuning.checkpoint_every() as usize;
                 let sparse: Vec<Element> = cp.iter().step_by(every).cloned().collect();
                 let p = prove_from_checkpoints(&group, &x, &y, t, tuning, &sparse);
                 assert_eq!(
                     enc(&group, &p),
                     enc(&group, &naive),
-                    "t={t} κ={kappa} γ={gamma}"
+                    "t={t} κ={kappa} γ={gamma} p={threads}"
                 );
             }
             assert!(verify(&group, &x, &y, t, &naive).is_ok(), "t={t}");
@@ -457,7 +556,11 @@ mod tests {
         let (_, cp) =
             veil_squaring::square_repeated_checkpointed(m, &x, t, 1, Backend::Portable, &mut go())
                 .unwrap();
-        let tuning = ProverTuning { kappa: 1, gamma: 1 };
+        let tuning = ProverTuning {
+            kappa: 1,
+            gamma: 1,
+            threads: 1,
+        };
         let forged = WesolowskiProof {
             pi: quotient_power(&group, &other_ell, t, tuning, &cp),
         };

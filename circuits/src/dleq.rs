@@ -372,15 +372,15 @@ pub fn verify_batch(
     }
 }
 
-/// The combined statement of a batched proof: `(X*, Y*) = (Σ ρⱼXⱼ, Σ ρⱼYⱼ)`.
-pub fn combine_pairs(
+/// The weights `ρⱼ` of a batched statement, hashed from the whole statement.
+fn pair_weights(
     tag: &[u8],
     weights_tag: &[u8],
     context: &[u8],
     b1: &G1Affine,
     p1: &G1Affine,
     pairs: &[(G1Affine, G1Affine)],
-) -> Result<(G1Affine, G1Affine), DleqError> {
+) -> Result<Vec<Fr>, DleqError> {
     if pairs.is_empty() {
         return Err(DleqError::EmptyBatch);
     }
@@ -397,7 +397,19 @@ pub fn combine_pairs(
         h.update(g1_to_bytes(y));
     }
     let seed: [u8; 32] = h.finalize().into();
-    let rho = weights(weights_tag, &seed, pairs.len());
+    Ok(weights(weights_tag, &seed, pairs.len()))
+}
+
+/// The combined statement of a batched proof: `(X*, Y*) = (Σ ρⱼXⱼ, Σ ρⱼYⱼ)`.
+pub fn combine_pairs(
+    tag: &[u8],
+    weights_tag: &[u8],
+    context: &[u8],
+    b1: &G1Affine,
+    p1: &G1Affine,
+    pairs: &[(G1Affine, G1Affine)],
+) -> Result<(G1Affine, G1Affine), DleqError> {
+    let rho = pair_weights(tag, weights_tag, context, b1, p1, pairs)?;
     let xs: Vec<G1Affine> = pairs.iter().map(|p| p.0).collect();
     let ys: Vec<G1Affine> = pairs.iter().map(|p| p.1).collect();
     let comb = G1Projective::normalize_batch(&[
@@ -423,7 +435,13 @@ pub fn prove_batched<R: RngCore + CryptoRng>(
     witness: &Fr,
 ) -> Result<DleqProof, DleqError> {
     let base1 = b1.point();
-    let (x, y) = combine_pairs(tag, weights_tag, context, &base1, p1, pairs)?;
+    let rho = pair_weights(tag, weights_tag, context, &base1, p1, pairs)?;
+    let xs: Vec<G1Affine> = pairs.iter().map(|p| p.0).collect();
+    let x = G1Projective::msm_unchecked(&xs, &rho).into_affine();
+    // The prover knows the witness, so `Y* = x·X*` costs one constant-time multiplication
+    // instead of a second multi-scalar multiplication. (If some `Yⱼ ≠ x·Xⱼ`, the verifier's
+    // `Σ ρⱼYⱼ` differs from this `Y*` and the proof fails, as it must.)
+    let y = x.secret_mul(witness).into_affine();
     let st = DleqStatement {
         b1: base1,
         p1: *p1,
@@ -480,6 +498,7 @@ pub mod ct {
     use ark_bls12_381::{Fq, Fq2, Fr, G1Affine, G1Projective, g1};
     use ark_ec::{
         AffineRepr, CurveGroup,
+        scalar_mul::glv::GLVConfig,
         short_weierstrass::{Affine, Projective, SWCurveConfig},
     };
     use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
@@ -611,6 +630,47 @@ pub mod ct {
         acc
     }
 
+    /// `k·bᵢ` for every base, in constant time: the scalar is recoded once and all tables are
+    /// normalized with one shared inversion. Identity bases give the identity.
+    pub fn mul_many<P>(bases: &[Affine<P>], k: &Fr) -> Vec<Projective<P>>
+    where
+        P: SWCurveConfig<ScalarField = Fr>,
+        P::BaseField: CtField,
+    {
+        let live: Vec<Affine<P>> = bases.iter().copied().filter(|b| !b.is_zero()).collect();
+        let mut all = Vec::with_capacity(8 * live.len());
+        for b in &live {
+            all.extend_from_slice(&odd_multiples(&b.into_group()));
+        }
+        let all = Projective::normalize_batch(&all);
+        let mut d = recode(k);
+        let mut live_out = all.chunks_exact(8).map(|c| {
+            let table: [Affine<P>; 8] = std::array::from_fn(|j| c[j]);
+            let mut acc: Projective<P> = select(&table, d[DIGITS - 1]).into_group();
+            for i in (0..DIGITS - 1).rev() {
+                for _ in 0..4 {
+                    acc.double_in_place();
+                }
+                acc += select(&table, d[i]);
+            }
+            acc
+        });
+        // Whether a base is the identity is public.
+        let out = bases
+            .iter()
+            .map(|b| {
+                if b.is_zero() {
+                    Projective::zero()
+                } else {
+                    // One table per live base, in order.
+                    live_out.next().unwrap_or_else(Projective::zero)
+                }
+            })
+            .collect();
+        d.zeroize();
+        out
+    }
+
     /// Precomputed odd multiples of `16ⁱ·P` for every digit position: a secret scalar times
     /// `P` costs 63 mixed additions and constant-time table scans. 512 affine points (48 KiB
     /// for G1).
@@ -681,6 +741,137 @@ pub mod ct {
         }
     }
 
+    /// `λ = x² − 1` for the BLS parameter `x`: the small cube root of unity modulo `r`
+    /// (`r = λ² + λ + 1`), eigenvalue of `φ(x, y) = (β²·x, y)` on G1.
+    pub const GLV_LAMBDA: u128 = 228_988_810_152_649_578_064_853_576_960_394_133_503;
+
+    /// Splits `k = k₁ + k₂·λ` with `0 ≤ k₁ < λ` and `0 ≤ k₂ ≤ λ + 1` (both below 2¹²⁸), by
+    /// binary long division with masked subtraction: the same instructions for every `k`.
+    pub fn glv_split(k: &Fr) -> (u128, u128) {
+        let mut limbs = k.into_bigint().0;
+        let mut rem: u128 = 0;
+        let mut quo: u128 = 0;
+        for i in (0..256).rev() {
+            let bit = ((limbs[i / 64] >> (i % 64)) & 1) as u128;
+            let hi = rem >> 127;
+            let shifted = (rem << 1) | bit;
+            let (diff, borrow) = shifted.overflowing_sub(GLV_LAMBDA);
+            // shifted (with its carried-out bit) ≥ λ?
+            let ge = hi | ((borrow as u128) ^ 1);
+            let mask = 0u128.wrapping_sub(ge);
+            rem = (diff & mask) | (shifted & !mask);
+            quo = (quo << 1) | ge;
+        }
+        limbs.zeroize();
+        (rem, quo)
+    }
+
+    /// Signed odd-digit recoding of an odd `v < 2¹²⁸` into 32 digits.
+    fn recode128(v: u128) -> [i8; 32] {
+        let mut d = [0i8; 32];
+        for (i, di) in d.iter_mut().enumerate().take(31) {
+            *di = ((((v >> (4 * i)) & 31) as u8) | 1) as i8 - 16;
+        }
+        d[31] = ((((v >> 124) & 15) as u8) | 1) as i8;
+        d
+    }
+
+    fn select_projective(a: &G1Projective, b: &G1Projective, choice: Choice) -> G1Projective {
+        G1Projective::new_unchecked(
+            Fq::ct_select(&a.x, &b.x, choice),
+            Fq::ct_select(&a.y, &b.y, choice),
+            Fq::ct_select(&a.z, &b.z, choice),
+        )
+    }
+
+    fn beta_squared() -> Fq {
+        let b = <g1::Config as GLVConfig>::ENDO_COEFFS[0];
+        b * b
+    }
+
+    /// The GLV ladder for one base, given its table of odd multiples.
+    fn glv_ladder(
+        t1: &[G1Affine; 8],
+        beta2: &Fq,
+        d1: &[i8; 32],
+        d2: &[i8; 32],
+        even: (Choice, Choice),
+    ) -> G1Projective {
+        let t2: [G1Affine; 8] =
+            std::array::from_fn(|j| G1Affine::new_unchecked(t1[j].x * beta2, t1[j].y));
+        let mut acc: G1Projective = select(t1, d1[31]).into_group();
+        acc += select(&t2, d2[31]);
+        for i in (0..31).rev() {
+            for _ in 0..4 {
+                acc.double_in_place();
+            }
+            acc += select(t1, d1[i]);
+            acc += select(&t2, d2[i]);
+        }
+        // Undo the "make odd" adjustments: subtract P and/or φ(P), selected by mask.
+        let fixed = acc + (-t1[0]);
+        acc = select_projective(&acc, &fixed, even.0);
+        let fixed = acc + (-t2[0]);
+        select_projective(&acc, &fixed, even.1)
+    }
+
+    /// Recodes `k` for the GLV ladder: `(digits of k₁', digits of k₂', (k₁ even, k₂ even))`
+    /// where `kᵢ' = kᵢ + [kᵢ even]` is odd.
+    fn glv_recode(k: &Fr) -> ([i8; 32], [i8; 32], (Choice, Choice)) {
+        let (mut k1, mut k2) = glv_split(k);
+        let e1 = (k1 & 1) ^ 1;
+        let e2 = (k2 & 1) ^ 1;
+        // k₁ < λ and k₂ ≤ λ + 1 < 2¹²⁸ − 1: adding one cannot overflow.
+        k1 += e1;
+        k2 += e2;
+        let d1 = recode128(k1);
+        let d2 = recode128(k2);
+        k1.zeroize();
+        k2.zeroize();
+        (d1, d2, (Choice::from(e1 as u8), Choice::from(e2 as u8)))
+    }
+
+    /// `k·base` on G1 in constant time with the GLV endomorphism (Gallant, Lambert and
+    /// Vanstone, CRYPTO 2001): `k = k₁ + k₂·λ` with 128-bit halves split by constant-time
+    /// long division (`r = λ² + λ + 1`), then one interleaved ladder of 124 doublings and 64
+    /// table additions instead of 252 and 63. Same residual leaks as [`mul`]; the final
+    /// "make odd" corrections are two always-computed additions selected by mask.
+    pub fn mul_g1(base: &G1Affine, k: &Fr) -> G1Projective {
+        mul_many_g1(std::slice::from_ref(base), k)
+            .pop()
+            .unwrap_or_else(G1Projective::zero)
+    }
+
+    /// [`mul_g1`] for many bases and one scalar: recoded once, tables normalized together.
+    pub fn mul_many_g1(bases: &[G1Affine], k: &Fr) -> Vec<G1Projective> {
+        let live: Vec<G1Affine> = bases.iter().copied().filter(|b| !b.is_zero()).collect();
+        let mut all = Vec::with_capacity(8 * live.len());
+        for b in &live {
+            all.extend_from_slice(&odd_multiples(&b.into_group()));
+        }
+        let all = G1Projective::normalize_batch(&all);
+        let (mut d1, mut d2, even) = glv_recode(k);
+        let beta2 = beta_squared();
+        let mut live_out = all.chunks_exact(8).map(|c| {
+            let t1: [G1Affine; 8] = std::array::from_fn(|j| c[j]);
+            glv_ladder(&t1, &beta2, &d1, &d2, even)
+        });
+        // Whether a base is the identity is public.
+        let out = bases
+            .iter()
+            .map(|b| {
+                if b.is_zero() {
+                    G1Projective::zero()
+                } else {
+                    live_out.next().unwrap_or_else(G1Projective::zero)
+                }
+            })
+            .collect();
+        d1.zeroize();
+        d2.zeroize();
+        out
+    }
+
     /// A G1 base that can be multiplied by a secret scalar in constant time.
     pub trait SecretMul {
         /// The base point.
@@ -694,7 +885,7 @@ pub mod ct {
             *self
         }
         fn secret_mul(&self, k: &Fr) -> G1Projective {
-            mul::<g1::Config>(self, k)
+            mul_g1(self, k)
         }
     }
 
@@ -773,7 +964,34 @@ mod tests {
             assert_eq!(ct::mul::<g1::Config>(&base, &k), expect, "k = {k}");
             assert_eq!(table.mul(&k), expect, "k = {k}");
             assert_eq!(ct::mul::<g2::Config>(&b2, &k), b2 * k, "k = {k}");
+            assert_eq!(ct::mul_g1(&base, &k), expect, "k = {k}");
+            let (k1, k2) = ct::glv_split(&k);
+            assert!(k1 < ct::GLV_LAMBDA && k2 <= ct::GLV_LAMBDA + 1);
+            assert_eq!(Fr::from(k1) + Fr::from(k2) * Fr::from(ct::GLV_LAMBDA), k);
+            let many = [base, G1Affine::zero(), g()];
+            assert_eq!(
+                ct::mul_many_g1(&many, &k),
+                vec![
+                    base * k,
+                    G1Projective::zero(),
+                    G1Projective::generator() * k
+                ]
+            );
+            assert_eq!(
+                ct::mul_many::<g1::Config>(&many, &k),
+                vec![
+                    base * k,
+                    G1Projective::zero(),
+                    G1Projective::generator() * k
+                ]
+            );
         }
+        // λ is a cube root of unity with r = λ² + λ + 1, and φ(x, y) = (β²x, y) acts as λ.
+        let lam = Fr::from(ct::GLV_LAMBDA);
+        assert!((lam * lam + lam + Fr::one()).is_zero());
+        let b2 = <g1::Config as ark_ec::scalar_mul::glv::GLVConfig>::ENDO_COEFFS[0];
+        let phi = G1Affine::new_unchecked(base.x * b2 * b2, base.y);
+        assert_eq!(phi, (base * lam).into_affine());
         // The recoding relies on r < 2^255 (so k + r fits 256 bits).
         assert_eq!(Fr::MODULUS.num_bits(), 255);
     }
@@ -795,6 +1013,9 @@ mod tests {
             let k = Fr::rand(&mut r);
             let base = (G1Projective::generator() * Fr::rand(&mut r)).into_affine();
             prop_assert_eq!(ct::mul::<g1::Config>(&base, &k), base * k);
+            prop_assert_eq!(ct::mul_g1(&base, &k), base * k);
+            let (k1, k2) = ct::glv_split(&k);
+            prop_assert_eq!(Fr::from(k1) + Fr::from(k2) * Fr::from(ct::GLV_LAMBDA), k);
             prop_assert_eq!(G1Table::new(&g()).mul(&k), G1Projective::generator() * k);
         }
 

@@ -112,10 +112,8 @@ impl ShareBatch {
             });
         }
         let s = key_share.secret();
-        let d: Vec<G1Projective> = ciphertexts
-            .iter()
-            .map(|c| ct::mul(c.ciphertext().u(), s))
-            .collect();
+        let us: Vec<G1Affine> = ciphertexts.iter().map(|c| *c.ciphertext().u()).collect();
+        let d: Vec<G1Projective> = ct::mul_many_g1(&us, s);
         let shares = G1Projective::normalize_batch(&d);
         let vk = generator_table().mul(s).into_affine();
         let proof = dleq::prove_batched(

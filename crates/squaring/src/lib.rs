@@ -22,8 +22,9 @@
 //! # Reduction
 //!
 //! Montgomery's method (P. L. Montgomery, "Modular multiplication without trial division",
-//! Math. Comp. 44, 1985) replaces division by `N` with division by `R`. Products use the
-//! coarsely integrated operand scanning (CIOS) form; squares compute each off-diagonal
+//! Math. Comp. 44, 1985) replaces division by `N` with division by `R`. Portable products
+//! use the coarsely integrated operand scanning (CIOS) form (on x86-64 with BMI2/ADX:
+//! full product, then reduction, both with the `MULX`/`ADX` row kernel); squares compute each off-diagonal
 //! product once, double the sum and add the diagonal, then reduce word by word (separated
 //! operand scanning) — the variants and their costs are those of Koç, Acar and Kaliski,
 //! "Analyzing and comparing Montgomery multiplication algorithms", IEEE Micro 16(3), 1996.

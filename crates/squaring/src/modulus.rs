@@ -2,9 +2,11 @@
 //!
 //! An [`Element`] stores `x·R mod N` with `R = 2^(64L)` and `L = ceil(bits(N)/64)`, always
 //! fully reduced (`< N`), so equality is limb equality and every encoding is canonical.
-//! Products use CIOS Montgomery multiplication; squares use a dedicated squaring (each
-//! off-diagonal product once, doubled, plus the diagonal) followed by word-by-word
-//! Montgomery reduction (Montgomery 1985; Koç, Acar, Kaliski 1996).
+//! Portable products use CIOS Montgomery multiplication; on x86-64 with BMI2/ADX the full
+//! product is computed row by row with `MULX`/`ADCX`/`ADOX` and then reduced word by word.
+//! Squares use a dedicated squaring (each off-diagonal product once, doubled, plus the
+//! diagonal) followed by word-by-word Montgomery reduction (Montgomery 1985; Koç, Acar,
+//! Kaliski 1996).
 //!
 //! Exponentiation comes in two flavours, named for what they leak:
 //! - [`Modulus::pow_ct`] for secret exponents: fixed 4-bit windows over every bit of the

@@ -17,6 +17,10 @@
 //! 3. responses — `POST /v1/responses` (signed, with complaints); closes when every member
 //!    has responded or `response_grace` after dealing closed; `GET /v1/transcript`.
 //!
+//! With `roster` set, only the listed members may register (others get `403`), and member
+//! indices follow the roster's order; without it, seats go to the first `n` to register, so
+//! members should compare the ceremony identifier (logged by `keygen join`) out of band.
+//!
 //! Until a phase closes its `GET` answers `503` with `{code: "not_ready"}`; clients poll with
 //! a bounded total wait. Errors are `{code, message}` JSON with a 4xx status.
 use std::collections::BTreeMap;
@@ -55,6 +59,9 @@ pub struct CoordinatorConfig {
     pub deal_grace: Duration,
     /// How long to wait for responses once dealing has closed.
     pub response_grace: Duration,
+    /// If set, only these members may register, and they get these indices (list order);
+    /// otherwise anyone who can reach the coordinator may take a seat, in arrival order.
+    pub roster: Option<Vec<MemberPublic>>,
 }
 
 struct Board {
@@ -144,8 +151,19 @@ async fn register(State(s): State<Shared>, body: Bytes) -> Result<StatusCode, Ap
     let m = MemberPublic::from_bytes(&body).map_err(bad)?;
     m.verify().map_err(bad)?;
     let mut b = lock(&s);
-    if b.registered.iter().any(|r| r == &m) {
-        return Ok(StatusCode::OK);
+    let same_keys =
+        |r: &MemberPublic| r.signing_key == m.signing_key && r.encryption_key == m.encryption_key;
+    if b.registered.iter().any(same_keys) {
+        return Ok(StatusCode::OK); // a retry: idempotent
+    }
+    if let Some(roster) = &b.cfg.roster
+        && !roster.iter().any(same_keys)
+    {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "not_on_roster",
+            "member is not on the roster".into(),
+        ));
     }
     if b.params.is_some() {
         return Err(conflict("registration closed"));
@@ -163,13 +181,12 @@ async fn register(State(s): State<Shared>, body: Bytes) -> Result<StatusCode, Ap
         "member registered"
     );
     if b.registered.len() == b.cfg.members as usize {
-        let p = CeremonyParams::fresh(
-            b.cfg.epoch,
-            b.cfg.threshold,
-            b.cfg.quorum,
-            b.registered.clone(),
-        )
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "params", e.to_string()))?;
+        let mut members = b.registered.clone();
+        if let Some(roster) = &b.cfg.roster {
+            members.sort_by_key(|m| roster.iter().position(|r| r.signing_key == m.signing_key));
+        }
+        let p = CeremonyParams::fresh(b.cfg.epoch, b.cfg.threshold, b.cfg.quorum, members)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "params", e.to_string()))?;
         let id = p.id();
         b.params = Some((p, id));
     }

@@ -184,6 +184,9 @@ enum Command {
         /// Milliseconds to wait for responses after dealing closes.
         #[arg(long, default_value_t = 10_000)]
         response_grace_ms: u64,
+        /// Only these members (member.json files, in index order) may register.
+        #[arg(long = "roster-member")]
+        roster: Vec<PathBuf>,
     },
     /// Join an HTTP ceremony as a member.
     Join {
@@ -316,7 +319,14 @@ fn run(cmd: Command) -> Result<(), String> {
             epoch,
             deal_grace_ms,
             response_grace_ms,
+            roster,
         } => {
+            let roster = if roster.is_empty() {
+                None
+            } else {
+                let members = roster.iter().map(|p| files::read_member(p));
+                Some(members.collect::<Result<Vec<_>, _>>().map_err(|x| e(&x))?)
+            };
             let cfg = CoordinatorConfig {
                 members,
                 threshold,
@@ -324,6 +334,7 @@ fn run(cmd: Command) -> Result<(), String> {
                 epoch,
                 deal_grace: Duration::from_millis(deal_grace_ms),
                 response_grace: Duration::from_millis(response_grace_ms),
+                roster,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

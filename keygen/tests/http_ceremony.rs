@@ -60,7 +60,22 @@ fn http_ceremony_with_four_member_processes() {
     std::fs::create_dir_all(&tmp).unwrap();
     let mut procs = Reaper(Vec::new());
 
-    let mut coord = keygen(&[
+    // Identities first: the coordinator admits only the roster, in this order.
+    let dirs: Vec<_> = (1..=5).map(|i| tmp.join(format!("m{i}"))).collect();
+    for (i, d) in dirs.iter().enumerate() {
+        run(&[
+            "init",
+            "--dir",
+            d.to_str().unwrap(),
+            "--name",
+            &format!("member-{}", i + 1),
+            "--kdf-memory-kib",
+            "1024",
+        ]);
+    }
+    let stranger = dirs[4].clone();
+    let dirs = &dirs[..4];
+    let mut args: Vec<String> = [
         "coordinator",
         "--listen",
         "127.0.0.1:0",
@@ -72,10 +87,16 @@ fn http_ceremony_with_four_member_processes() {
         "30000",
         "--response-grace-ms",
         "30000",
-    ])
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    for d in dirs.iter().rev() {
+        args.push("--roster-member".into());
+        args.push(d.join("member.json").to_string_lossy().into_owned());
+    }
+    let arg_refs: Vec<&str> = args.iter().map(|x| x.as_str()).collect();
+    let mut coord = keygen(&arg_refs).stdout(Stdio::piped()).spawn().unwrap();
     let stdout = coord.stdout.take().unwrap();
     procs.0.push(coord);
     let mut line = String::new();
@@ -108,18 +129,13 @@ fn http_ceremony_with_four_member_processes() {
     let not_ready = ureq::get(&format!("{url}/v1/params")).call().unwrap_err();
     assert!(matches!(not_ready, ureq::Error::Status(503, _)));
 
-    let dirs: Vec<_> = (1..=4).map(|i| tmp.join(format!("m{i}"))).collect();
-    for (i, d) in dirs.iter().enumerate() {
-        run(&[
-            "init",
-            "--dir",
-            d.to_str().unwrap(),
-            "--name",
-            &format!("member-{}", i + 1),
-            "--kdf-memory-kib",
-            "1024",
-        ]);
-    }
+    // Someone not on the roster cannot take a seat.
+    let outsider = files::read_member(&stranger.join("member.json")).unwrap();
+    let refused = ureq::post(&format!("{url}/v1/register"))
+        .send_bytes(&outsider.to_bytes())
+        .unwrap_err();
+    assert!(matches!(refused, ureq::Error::Status(403, _)));
+
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut members: Vec<Child> = dirs
         .iter()
@@ -163,6 +179,8 @@ fn http_ceremony_with_four_member_processes() {
         let share =
             files::load_share(&d.join("out/share-epoch-1.sealed"), PASS.as_bytes()).unwrap();
         assert!(share.matches(&committee));
+        // Indices follow the roster order given to the coordinator (reversed here).
+        assert_eq!(share.index as usize, 4 - i);
         let me = files::read_member(&d.join("member.json")).unwrap();
         let listed = &committee.members[share.index as usize - 1].public;
         assert_eq!(

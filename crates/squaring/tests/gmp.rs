@@ -316,7 +316,7 @@ fn batch_equals_per_chain_for_ragged_lane_counts() {
 #[test]
 fn batch_on_small_and_large_moduli() {
     let mut rng = ChaCha20Rng::seed_from_u64(6);
-    for bits in [64u32, 1000, 1024, 3072, 4096] {
+    for bits in [2u32, 53, 64, 416, 1000, 1024, 3072, 3554, 3555, 4096] {
         let n = rand_odd_modulus(&mut rng, bits);
         let m = modulus(&n);
         let xs: Vec<Integer> = (0..10).map(|_| rand_below(&mut rng, &n)).collect();
@@ -388,5 +388,18 @@ fn checkpoints_are_the_right_powers() {
         }
         let (_, cps) = square_repeated_checkpointed(&m, &ex, 10, 0, b, &mut no_progress()).unwrap();
         assert_eq!(cps, vec![ex.clone()]);
+    }
+}
+
+#[test]
+fn all_backends_match_gmp_at_limb_boundaries() {
+    // Sizes around every radix boundary: 28-bit and 52-bit lane limbs, 64-bit words, the
+    // 8-limb vector width of the IFMA single-chain kernel, and the 28-bit kernels' limit.
+    let sizes = [
+        2u32, 3, 8, 26, 27, 28, 50, 51, 52, 53, 63, 64, 65, 102, 414, 415, 416, 417, 510, 512,
+        1024, 1026, 1027, 2046, 2047, 2048, 2049, 3072, 3554, 3555, 4094, 4095, 4096,
+    ];
+    for (k, bits) in sizes.into_iter().enumerate() {
+        check_size(1000 + k as u64, bits);
     }
 }

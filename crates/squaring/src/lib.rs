@@ -85,7 +85,8 @@
 //! - Products, squares, additions, the range check in [`Modulus::element`] and every kernel
 //!   have no branches or memory accesses that depend on operand values (final subtractions
 //!   are masked; loop bounds depend only on the modulus size).
-//! - Residual: [`Element`]s zeroize on drop, but kernel scratch on the stack is not wiped;
+//! - Residual: [`Element`]s and the solver's chain state zeroize on drop, but kernel
+//!   scratch on the stack is not wiped;
 //!   the modulus itself is public and treated as such (its construction is variable time).
 //!
 //! # Measured (this repository's 2-core AVX-512 machine, RSA-2048, same run as GMP)

@@ -244,6 +244,13 @@ impl<'m> IfmaSingleEngine<'m> {
     }
 }
 
+impl Drop for IfmaSingleEngine<'_> {
+    fn drop(&mut self) {
+        // The chain value may be key material (a solved puzzle is `h^a`).
+        self.x.zeroize();
+    }
+}
+
 impl Engine for IfmaSingleEngine<'_> {
     fn run(&mut self, k: u64) {
         self.apply(None, k);

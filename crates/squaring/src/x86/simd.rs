@@ -682,6 +682,15 @@ impl SimdEngine<'_> {
     }
 }
 
+impl Drop for SimdEngine<'_> {
+    fn drop(&mut self) {
+        // Chain values may be key material (a solved puzzle is `h^a`).
+        for g in &mut self.groups {
+            g.buf.zeroize();
+        }
+    }
+}
+
 impl Engine for SimdEngine<'_> {
     fn run(&mut self, k: u64) {
         let (len, n0) = (self.len, self.n0);

@@ -62,6 +62,9 @@ pub struct CoordinatorConfig {
     /// If set, only these members may register, and they get these indices (list order);
     /// otherwise anyone who can reach the coordinator may take a seat, in arrival order.
     pub roster: Option<Vec<MemberPublic>>,
+    /// Resharing: the committee whose key the new members receive (its members deal; the
+    /// epoch is the previous one plus one and the quorum its threshold).
+    pub previous: Option<crate::committee::Committee>,
 }
 
 struct Board {
@@ -185,8 +188,11 @@ async fn register(State(s): State<Shared>, body: Bytes) -> Result<StatusCode, Ap
         if let Some(roster) = &b.cfg.roster {
             members.sort_by_key(|m| roster.iter().position(|r| r.signing_key == m.signing_key));
         }
-        let p = CeremonyParams::fresh(b.cfg.epoch, b.cfg.threshold, b.cfg.quorum, members)
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "params", e.to_string()))?;
+        let p = match &b.cfg.previous {
+            None => CeremonyParams::fresh(b.cfg.epoch, b.cfg.threshold, b.cfg.quorum, members),
+            Some(prev) => CeremonyParams::reshare(prev.clone(), b.cfg.threshold, members),
+        }
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "params", e.to_string()))?;
         let id = p.id();
         b.params = Some((p, id));
     }
@@ -377,29 +383,45 @@ impl Client {
         }
     }
 
-    /// Runs the whole ceremony as one member: register, deal, check and respond, then
-    /// verify the transcript and write the outputs into `out`.
+    /// Runs the whole ceremony as one participant: register (unless `register` is false: an
+    /// old member that only deals when resharing), deal if this identity is a dealer (with
+    /// its old share when resharing), check and respond, then verify the transcript and write
+    /// the outputs into `out`. Returns `None` for a dealer that is not a new member.
+    #[allow(clippy::too_many_arguments)]
     pub fn join(
         &self,
         identity: &MemberSecret,
         old_share: Option<&MemberShare>,
+        register: bool,
         passphrase: &[u8],
         out: &std::path::Path,
         seal_params: SealParams,
         rng: &mut (impl RngCore + CryptoRng),
-    ) -> Result<Finished, HttpError> {
-        self.post("/v1/register", &identity.public(rng).to_bytes())?;
+    ) -> Result<Option<Finished>, HttpError> {
+        if register {
+            self.post("/v1/register", &identity.public(rng).to_bytes())?;
+        }
         let params = CeremonyParams::from_bytes(&self.poll("/v1/params", "parameters")?)?;
-        let me = params
-            .member_index(&identity.signing_key())
-            .ok_or(FilesError::NotInCeremony("a member"))?;
+        let me = params.member_index(&identity.signing_key());
+        let dealer = params.dealer_index(&identity.signing_key());
+        if me.is_none() && dealer.is_none() {
+            return Err(FilesError::NotInCeremony("a member or dealer").into());
+        }
         tracing::info!(
-            member = me,
+            member = ?me,
+            dealer = ?dealer,
             n = params.n(),
             t = params.threshold,
+            epoch = params.epoch,
+            ceremony = %hex::encode(params.id()),
             "ceremony parameters received"
         );
-        if let Some(dealer) = params.dealer_index(&identity.signing_key()) {
+        if let Some(dealer) = dealer {
+            if params.previous.is_some() && old_share.is_none() {
+                return Err(
+                    DkgError::Params("resharing: this dealer needs its old share".into()).into(),
+                );
+            }
             let d = dkg::deal(
                 &params,
                 dealer,
@@ -409,6 +431,7 @@ impl Client {
             )?;
             self.post("/v1/dealings", &d.to_bytes())?;
         }
+        let Some(me) = me else { return Ok(None) };
         let dealings = dkg::decode_dealings(&self.poll("/v1/dealings", "dealings")?)?;
         let response = files::respond(&params, identity, me, &dealings, rng)?;
         self.post("/v1/responses", &response.to_bytes())?;
@@ -416,13 +439,13 @@ impl Client {
         if transcript.params != params {
             return Err(DkgError::WrongCeremony.into());
         }
-        Ok(files::finish(
+        Ok(Some(files::finish(
             &transcript,
             identity,
             out,
             passphrase,
             seal_params,
             rng,
-        )?)
+        )?))
     }
 }

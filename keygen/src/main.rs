@@ -187,6 +187,9 @@ enum Command {
         /// Only these members (member.json files, in index order) may register.
         #[arg(long = "roster-member")]
         roster: Vec<PathBuf>,
+        /// Reshare this committee's key (committee.json) to the registering members.
+        #[arg(long)]
+        previous: Option<PathBuf>,
     },
     /// Join an HTTP ceremony as a member.
     Join {
@@ -202,6 +205,12 @@ enum Command {
         /// Longest wait for any one phase, in seconds.
         #[arg(long, default_value_t = 300)]
         wait_secs: u64,
+        /// Resharing: this member's sealed share of the previous committee.
+        #[arg(long)]
+        share: Option<PathBuf>,
+        /// Resharing: only deal (an old member that is not in the new committee).
+        #[arg(long)]
+        dealer_only: bool,
         #[command(flatten)]
         secret: Secret,
     },
@@ -320,7 +329,12 @@ fn run(cmd: Command) -> Result<(), String> {
             deal_grace_ms,
             response_grace_ms,
             roster,
+            previous,
         } => {
+            let previous = previous
+                .map(|p| files::load_committee(&p))
+                .transpose()
+                .map_err(|x| e(&x))?;
             let roster = if roster.is_empty() {
                 None
             } else {
@@ -335,6 +349,7 @@ fn run(cmd: Command) -> Result<(), String> {
                 deal_grace: Duration::from_millis(deal_grace_ms),
                 response_grace: Duration::from_millis(response_grace_ms),
                 roster,
+                previous,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -359,25 +374,36 @@ fn run(cmd: Command) -> Result<(), String> {
             dir,
             out,
             wait_secs,
+            share,
+            dealer_only,
             secret,
         } => {
             let pass = secret.passphrase()?;
             let identity = files::load_identity(&dir, &pass).map_err(|x| e(&x))?;
+            let old = share
+                .map(|p| files::load_share(&p, &pass))
+                .transpose()
+                .map_err(|x| e(&x))?;
             let client = Client::new(&coordinator, Duration::from_secs(wait_secs));
-            let done = client
+            let seal = secret.seal_params()?;
+            match client
                 .join(
                     &identity,
-                    None,
+                    old.as_ref(),
+                    !dealer_only,
                     &pass,
                     &out,
-                    secret.seal_params()?,
+                    seal,
                     &mut rng,
                 )
-                .map_err(|x| e(&x))?;
-            println!(
-                "{}",
-                hex::encode(veil_circuits::dleq::g1_to_bytes(&done.committee.public_key))
-            );
+                .map_err(|x| e(&x))?
+            {
+                Some(done) => println!(
+                    "{}",
+                    hex::encode(veil_circuits::dleq::g1_to_bytes(&done.committee.public_key))
+                ),
+                None => println!("dealt"),
+            }
         }
     }
     Ok(())

@@ -43,6 +43,34 @@ fn wait_ok(child: &mut Child, deadline: Instant) {
     }
 }
 
+/// Starts a coordinator and returns its URL (read from its first stdout line).
+fn start_coordinator(args: &[String], procs: &mut Reaper) -> String {
+    let refs: Vec<&str> = args.iter().map(|x| x.as_str()).collect();
+    let mut coord = keygen(&refs).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = coord.stdout.take().unwrap();
+    procs.0.push(coord);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("bound address")
+        .to_owned();
+    format!("http://{addr}")
+}
+
+fn init(dir: &Path, name: &str) {
+    run(&[
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--name",
+        name,
+        "--kdf-memory-kib",
+        "1024",
+    ]);
+}
+
 fn run(args: &[&str]) -> String {
     let out = keygen(args).output().unwrap();
     assert!(
@@ -198,5 +226,88 @@ fn http_ceremony_with_four_member_processes() {
         dirs[2].join("out/committee.json").to_str().unwrap(),
     ]);
     assert!(out.contains("transcript ok: epoch 1, n 4, t 3"), "{out}");
+
+    // Resharing over HTTP: 3-of-4 (m1..m4) to 4-of-5 (m1, m2, m5, m6, m7). m1 and m2 deal
+    // their old shares and join the new committee; m3 and m4 only deal; m5..m7 are new.
+    for i in 6..=7 {
+        init(&tmp.join(format!("m{i}")), &format!("member-{i}"));
+    }
+    let new_dirs: Vec<_> = [1, 2, 5, 6, 7]
+        .iter()
+        .map(|i| tmp.join(format!("m{i}")))
+        .collect();
+    let mut args: Vec<String> = [
+        "coordinator",
+        "--listen",
+        "127.0.0.1:0",
+        "--members",
+        "5",
+        "--threshold",
+        "4",
+        "--deal-grace-ms",
+        "30000",
+        "--response-grace-ms",
+        "30000",
+        "--previous",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    args.push(
+        dirs[0]
+            .join("out/committee.json")
+            .to_string_lossy()
+            .into_owned(),
+    );
+    for d in &new_dirs {
+        args.push("--roster-member".into());
+        args.push(d.join("member.json").to_string_lossy().into_owned());
+    }
+    let url2 = start_coordinator(&args, &mut procs);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut joins = Vec::new();
+    for i in 1..=7 {
+        let d = tmp.join(format!("m{i}"));
+        let out2 = d.join("out2");
+        let share = d.join("out/share-epoch-1.sealed");
+        let mut a: Vec<String> = ["join", "--coordinator", &url2, "--dir", d.to_str().unwrap()]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        a.extend(["--out".into(), out2.to_string_lossy().into_owned()]);
+        a.extend([
+            "--wait-secs".into(),
+            "100".into(),
+            "--kdf-memory-kib".into(),
+            "1024".into(),
+        ]);
+        if i <= 4 {
+            a.extend(["--share".into(), share.to_string_lossy().into_owned()]);
+        }
+        if i == 3 || i == 4 {
+            a.push("--dealer-only".into());
+        }
+        let refs: Vec<&str> = a.iter().map(|x| x.as_str()).collect();
+        joins.push(keygen(&refs).stdout(Stdio::null()).spawn().unwrap());
+    }
+    for j in &mut joins {
+        wait_ok(j, deadline);
+    }
+    procs.0.extend(joins);
+    let json2 = std::fs::read(new_dirs[4].join("out2/committee.json")).unwrap();
+    let reshared = Committee::load_and_verify(&json2).unwrap();
+    assert_eq!(reshared.public_key, committee.public_key);
+    assert_eq!(
+        (reshared.n(), reshared.threshold, reshared.epoch),
+        (5, 4, 2)
+    );
+    for d in &new_dirs {
+        assert_eq!(std::fs::read(d.join("out2/committee.json")).unwrap(), json2);
+        let share =
+            files::load_share(&d.join("out2/share-epoch-2.sealed"), PASS.as_bytes()).unwrap();
+        assert!(share.matches(&reshared));
+    }
+    // Dealer-only members wrote no new share.
+    assert!(!tmp.join("m3/out2").exists());
     let _ = std::fs::remove_dir_all(Path::new(&tmp));
 }

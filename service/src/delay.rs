@@ -36,9 +36,10 @@ pub enum DelayCommand {
 /// Arguments of `delay params`.
 #[derive(Args)]
 pub struct ParamsArgs {
-    /// Modulus size; 2048 selects the RSA-2048 challenge number. Other sizes need --modulus.
-    #[arg(long, default_value_t = 2048)]
-    bits: u32,
+    /// Modulus size [default: 2048, the RSA-2048 challenge number]. Other sizes need
+    /// --modulus; when both are given they must agree.
+    #[arg(long)]
+    bits: Option<u32>,
     /// A custom modulus (hex, or a file holding hex) of unknown factorisation.
     #[arg(long)]
     modulus: Option<String>,
@@ -196,26 +197,26 @@ pub fn run(cmd: DelayCommand) -> Result<(), String> {
 }
 
 fn params(a: ParamsArgs) -> Result<(), String> {
-    let group = match &a.modulus {
-        Some(m) => {
-            let n = hex_arg(m)?;
-            RsaGroup::from_be_bytes(&n).map_err(|e| e.to_string())?
+    let group = match (&a.modulus, a.bits) {
+        (Some(m), bits) => {
+            let group = RsaGroup::from_be_bytes(&hex_arg(m)?).map_err(|e| e.to_string())?;
+            if let Some(bits) = bits
+                && bits != group.bits()
+            {
+                return Err(format!(
+                    "--bits {bits} but the modulus has {} bits",
+                    group.bits()
+                ));
+            }
+            group
         }
-        None if a.bits == 2048 => RsaGroup::rsa2048(),
-        None => {
+        (None, None | Some(2048)) => RsaGroup::rsa2048(),
+        (None, Some(bits)) => {
             return Err(format!(
-                "no built-in {}-bit modulus; pass --modulus (only 2048 bits is built in)",
-                a.bits
+                "no built-in {bits}-bit modulus; pass --modulus (only 2048 bits is built in)"
             ));
         }
     };
-    if group.bits() != a.bits && a.modulus.is_some() && a.bits != 2048 {
-        return Err(format!(
-            "--bits {} but the modulus has {} bits",
-            a.bits,
-            group.bits()
-        ));
-    }
     let config = DelayConfig {
         privacy_seconds: a.seconds,
         adversary_ns_per_1024_bit_squaring: a.adversary_ns,

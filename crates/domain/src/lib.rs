@@ -104,6 +104,33 @@ pub mod keygen {
     pub const BATCH_WEIGHTS: &[u8] = b"VEIL-V1-KEYGEN-BATCH-WEIGHTS";
 }
 
+/// Tags of the committee protocol (`veil-protocol`): envelopes, batches, votes, receipts and
+/// member-to-member messages. Every BLS-signed protocol message starts with one of these, so
+/// a signature on one kind of message is never valid as another kind.
+pub mod protocol {
+    /// Identifier of a transaction envelope (hash of its canonical encoding).
+    pub const TX_ID: &[u8] = b"VEIL-V1-PROTOCOL-TX-ID";
+    /// Merkle tree leaf hash over an ordered list of ids (RFC 6962 §2.1 leaf, own tag).
+    pub const MERKLE_LEAF: &[u8] = b"VEIL-V1-PROTOCOL-MERKLE-LEAF";
+    /// Merkle tree interior-node hash (RFC 6962 §2.1 node, own tag).
+    pub const MERKLE_NODE: &[u8] = b"VEIL-V1-PROTOCOL-MERKLE-NODE";
+    /// Root of the empty Merkle tree.
+    pub const MERKLE_EMPTY: &[u8] = b"VEIL-V1-PROTOCOL-MERKLE-EMPTY";
+    /// Order commitment `C_s = H(chain id, slot, parent, Merkle root)`.
+    pub const BATCH_COMMITMENT: &[u8] = b"VEIL-V1-PROTOCOL-BATCH-COMMITMENT";
+    /// The fixed parent commitment of the first slot.
+    pub const GENESIS: &[u8] = b"VEIL-V1-PROTOCOL-GENESIS";
+    /// Message a sequencer signs when it proposes a batch.
+    pub const PROPOSAL: &[u8] = b"VEIL-V1-PROTOCOL-PROPOSAL";
+    /// Message a member signs when it votes for an order commitment (what certificates
+    /// aggregate).
+    pub const ORDER_VOTE: &[u8] = b"VEIL-V1-PROTOCOL-ORDER-VOTE";
+    /// Message a member signs on a submission receipt.
+    pub const RECEIPT: &[u8] = b"VEIL-V1-PROTOCOL-RECEIPT";
+    /// Envelope of every member-to-member message.
+    pub const MEMBER_MESSAGE: &[u8] = b"VEIL-V1-PROTOCOL-MEMBER-MESSAGE";
+}
+
 /// Every tag in the registry, for tests that check distinctness and the naming scheme.
 pub fn all_tags() -> Vec<&'static [u8]> {
     vec![
@@ -134,6 +161,16 @@ pub fn all_tags() -> Vec<&'static [u8]> {
         keygen::DEALING_ID,
         keygen::TRANSCRIPT,
         keygen::BATCH_WEIGHTS,
+        protocol::TX_ID,
+        protocol::MERKLE_LEAF,
+        protocol::MERKLE_NODE,
+        protocol::MERKLE_EMPTY,
+        protocol::BATCH_COMMITMENT,
+        protocol::GENESIS,
+        protocol::PROPOSAL,
+        protocol::ORDER_VOTE,
+        protocol::RECEIPT,
+        protocol::MEMBER_MESSAGE,
     ]
 }
 

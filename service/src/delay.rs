@@ -237,13 +237,13 @@ fn params(a: ParamsArgs) -> Result<(), String> {
     } else {
         a.seed.into_bytes()
     };
-    let bar = progress_bar(t, "computing h = g^(2^T)");
+    let mut bar = Progress::new(t, "computing h = g^(2^T)");
     let p = DelayParams::generate(group, &seed, t, backend, &mut |done| {
-        bar.set_position(done);
+        bar.update(done);
         ControlFlow::Continue(())
     })
     .map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
+    bar.finish();
     std::fs::write(&a.out, p.to_json() + "\n")
         .map_err(|e| format!("cannot write {}: {e}", a.out.display()))?;
     println!("wrote {} (id {})", a.out.display(), hex::encode(p.id()));
@@ -270,10 +270,10 @@ fn solve(a: SolveArgs) -> Result<(), String> {
     let puzzle = parse_puzzle(&p, &hex_arg(&a.puzzle)?)?;
     let t = p.squarings();
     eprintln!("solving: T = {t} squarings, backend {backend:?}");
-    let bar = progress_bar(t, "solving");
+    let mut bar = Progress::new(t, "solving");
     let start = std::time::Instant::now();
     let mut on_progress = |done: u64| {
-        bar.set_position(done);
+        bar.update(done);
         ControlFlow::Continue(())
     };
     let out = if a.prove {
@@ -291,7 +291,7 @@ fn solve(a: SolveArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         p.group().encode(&y)
     };
-    bar.finish_and_clear();
+    bar.finish();
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "solved in {secs:.2} s ({:.0} ns per squaring){}",
@@ -387,27 +387,77 @@ fn write_hex(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// A progress bar over `t` squarings with rate and ETA; drawn only on a terminal unless
-/// `VEIL_PROGRESS=1` forces it (tests use that to see it).
-fn progress_bar(t: u64, what: &'static str) -> ProgressBar {
-    let forced = std::env::var_os("VEIL_PROGRESS").is_some();
-    let target = if std::io::stderr().is_terminal() || forced {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(t), target);
-    // The template is a constant known to parse.
-    let style = ProgressStyle::with_template(
-        "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} squarings ({per_sec}, eta {eta})",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(what);
-    bar.enable_steady_tick(Duration::from_millis(200));
-    if forced {
-        // Non-terminal targets are drawn at most this often; make it visible in short runs.
-        bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(20));
+/// Progress over `t` squarings: an indicatif bar with rate and ETA on a terminal; plain
+/// `progress:` lines (at most one per second, and the last) when `VEIL_PROGRESS=1` and
+/// stderr is not a terminal (logs, tests); nothing otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    plain: Option<(std::time::Instant, std::time::Instant)>,
+    total: u64,
+    what: &'static str,
+}
+
+impl Progress {
+    fn new(total: u64, what: &'static str) -> Self {
+        let now = std::time::Instant::now();
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            // The template is a constant known to parse.
+            let style = ProgressStyle::with_template(
+                "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} squarings ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(what);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            Self {
+                bar: Some(bar),
+                plain: None,
+                total,
+                what,
+            }
+        } else if std::env::var_os("VEIL_PROGRESS").is_some() {
+            Self {
+                bar: None,
+                plain: Some((now, now)),
+                total,
+                what,
+            }
+        } else {
+            Self {
+                bar: None,
+                plain: None,
+                total,
+                what,
+            }
+        }
     }
-    bar
+
+    fn update(&mut self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+        if let Some((start, last)) = &mut self.plain {
+            let now = std::time::Instant::now();
+            if now.duration_since(*last) >= Duration::from_secs(1) || done >= self.total {
+                *last = now;
+                let secs = now.duration_since(*start).as_secs_f64();
+                let rate = done as f64 / secs.max(1e-9);
+                let eta = (self.total.saturating_sub(done)) as f64 / rate.max(1e-9);
+                eprintln!(
+                    "progress: {} {done}/{} squarings ({:.1}%, {:.2} M/s, eta {eta:.0} s)",
+                    self.what,
+                    self.total,
+                    100.0 * done as f64 / self.total.max(1) as f64,
+                    rate / 1e6,
+                );
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

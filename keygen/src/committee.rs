@@ -234,11 +234,6 @@ impl Committee {
         })
     }
 
-    /// Identifier: hash of the canonical binary encoding.
-    pub fn id(&self) -> [u8; 32] {
-        tagged_hash(tags::PARAMS_ID, &self.to_bytes())
-    }
-
     /// The canonical `committee.json` (pretty-printed, fixed field order, trailing newline).
     pub fn to_json(&self) -> String {
         let j = CommitteeJson {

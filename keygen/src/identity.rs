@@ -8,7 +8,7 @@
 //!   G2 under the ceremony's own hash-to-curve tag (`veil_domain::keygen::SIGN_H2C`), so
 //!   they can never be replayed as order-certificate votes;
 //! * `encryption_key = x·G₁` with a Schnorr proof of knowledge of `x` bound to the signing
-//!   key ([`veil_circuits::pvss::prove_knowledge`]): shares dealt to this member are
+//!   key and the name ([`veil_circuits::pvss::prove_knowledge`]): shares dealt to this member are
 //!   hashed-ElGamal encrypted to it.
 //!
 //! Secrets are zeroized on drop and are serialized only into a sealed file
@@ -94,8 +94,12 @@ fn check_name(name: &str) -> Result<(), IdentityError> {
     }
 }
 
-fn encryption_context(signing_key: &G1Affine) -> Vec<u8> {
-    veil_circuits::dleq::g1_to_bytes(signing_key).to_vec()
+/// The encryption-key proof binds the signing key and the name, so neither can be swapped
+/// in a published record.
+fn encryption_context(signing_key: &G1Affine, name: &str) -> Vec<u8> {
+    let mut c = veil_circuits::dleq::g1_to_bytes(signing_key).to_vec();
+    c.extend_from_slice(name.as_bytes());
+    c
 }
 
 impl MemberSecret {
@@ -129,7 +133,7 @@ impl MemberSecret {
             encryption_proof: pvss::prove_knowledge(
                 rng,
                 tags::ENCRYPTION_POK,
-                &encryption_context(&signing_key),
+                &encryption_context(&signing_key, &self.name),
                 &self.encryption,
             ),
         }
@@ -244,7 +248,7 @@ impl MemberPublic {
         })?;
         pvss::verify_knowledge(
             tags::ENCRYPTION_POK,
-            &encryption_context(&self.signing_key),
+            &encryption_context(&self.signing_key, &self.name),
             &self.encryption_key,
             &self.encryption_proof,
         )
@@ -322,6 +326,9 @@ mod tests {
         let mut mixed = pa.clone();
         mixed.signing_key = b.signing_key();
         assert!(mixed.verify().is_err());
+        let mut renamed = pa.clone();
+        renamed.name = "mallory".into();
+        assert!(renamed.verify().is_err());
         let sig = a.sign(b"msg");
         assert!(verify_signature(&pa.signing_key, b"msg", &sig));
         assert!(!verify_signature(&pa.signing_key, b"msh", &sig));

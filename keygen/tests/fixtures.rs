@@ -68,31 +68,31 @@ fn encodings_are_frozen() {
     let want = [
         (
             "member",
-            "d6a311b35d220d3f80fb30618d25c37152acb61f9adde9ac373567071ae83286",
+            "538385af674c6547095fd627ab0abb52baad1bed7aa8ec6e3075f574056b3bd9",
         ),
         (
             "params",
-            "e58093f6a172396a5107b79f0931bfd932abd6ad55f7285380811138c8eeae79",
+            "e17d85eaf87c849d96e4143174a6d049c49bcb14725095f86a015140bf74f398",
         ),
         (
             "dealing",
-            "b00d53cb68ef23db485dad36d9db9f268747f658d7d0bfad0ce40afdcad46d7c",
+            "681862f33495bf5ca0036e10fa5abad1fdf740017dcf0a310b806c4426b83e18",
         ),
         (
             "complaint",
-            "eb7f8a15bfe87f5dc75c132bc0ebfd70baea093df7936c83b952230f32621c09",
+            "17e57384466a71697dcf755e9726006aba75967503087eee7356b0765d52f86c",
         ),
         (
             "response",
-            "3edecd9e101c610b51ee35b58babba51e3be512e91aacaeef172d2c6e84d7715",
+            "fd846b62a82c0c513aff0a428d8a88d00949874523937046630ec889ef3e4ec9",
         ),
         (
             "transcript",
-            "1bc9c4a0e1079d788107acbc054ab8cd281cecf05d29806ec7d59fac52c9c3d0",
+            "5ab390194dce3dee3b844c3849e8b2c76ae7e09209c698eecb9d844fc74e0011",
         ),
         (
             "committee.json",
-            "d65c108178775be720e93da6fec2bcdd587b18903f1bb9a097c87e758f7f798e",
+            "86237901f7bd0e9af73921274fb9747183ed4f1f9377e7606f3835e0f958d54e",
         ),
         (
             "share",

@@ -61,8 +61,9 @@
 //!
 //! [`Backend::available`] detects what the CPU supports at run time
 //! (`is_x86_feature_detected!`); [`Backend::best_single`] and [`Backend::best_batch`] pick
-//! the fastest. Asking for a backend the CPU lacks falls back to the best available one of
-//! the same kind (never to an illegal instruction). Moduli above 3554 bits exceed the 28-bit
+//! the fastest. Asking for a backend the CPU lacks falls back to the best available one for
+//! the job — `best_single` for one chain, else the next narrower SIMD or the best scalar
+//! backend — never to an illegal instruction. Moduli above 3554 bits exceed the 28-bit
 //! lane radix and run on the scalar backend when `Avx2` or `Avx512` is requested (the IFMA
 //! kernels cover every size up to 4096 bits). `Avx2`/`Avx512` on a single chain run the
 //! batch kernel with one live lane: correct but slow, which is why `best_single` never

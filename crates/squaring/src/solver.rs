@@ -3,8 +3,9 @@
 //! The driver runs a backend [`Engine`] in chunks of at most [`PROGRESS_EVERY`] squarings,
 //! calling the progress callback between chunks (so cancellation latency is one chunk) and
 //! reading out checkpoints at multiples of `every`. Engines keep their own representation
-//! (64-bit Montgomery limbs for the scalar backends, 28-bit limbs transposed across SIMD
-//! lanes for the vector ones) and convert back to canonical [`Element`]s only when read,
+//! (64-bit Montgomery limbs for the scalar backends, 28- or 52-bit limbs transposed across
+//! SIMD lanes for the vector ones, or one chain's 52-bit limbs spread over the lanes for the
+//! IFMA single-chain kernel) and convert back to canonical [`Element`]s only when read,
 //! so every backend returns bit-identical results.
 
 use std::ops::ControlFlow;
@@ -26,12 +27,14 @@ pub enum Backend {
     Portable,
     /// x86-64 scalar with `MULX`/`ADCX`/`ADOX` (BMI2 + ADX), inline assembly.
     MulxAdx,
-    /// x86-64 AVX2: 4 chains per 256-bit vector, 28-bit limbs.
+    /// x86-64 AVX2: 4 chains per 256-bit vector (8 with two interleaved vectors), 28-bit
+    /// limbs.
     Avx2,
     /// x86-64 AVX-512F: 8 chains per 512-bit vector (16 with two interleaved vectors).
     Avx512,
-    /// x86-64 AVX-512 IFMA (`vpmadd52luq`/`vpmadd52huq`): 8 chains per vector (16
-    /// interleaved), 52-bit limbs.
+    /// x86-64 AVX-512 IFMA (`vpmadd52luq`/`vpmadd52huq`), 52-bit limbs: 8 chains per vector
+    /// (16 interleaved) for batches; for a single chain, that chain's limbs spread across
+    /// the lanes (the lowest-latency backend where present).
     Avx512Ifma,
 }
 
@@ -94,11 +97,15 @@ impl Backend {
         }
     }
 
-    /// `self` if available, else the best available backend of the same kind (SIMD falls
-    /// back to the next narrower SIMD, then to the best scalar one).
-    pub(crate) fn resolve(self) -> Backend {
+    /// `self` if available, else the best available backend of the same kind: for one chain
+    /// the best single-chain backend; for several, the next narrower SIMD, then the best
+    /// scalar one.
+    pub(crate) fn resolve(self, chains: usize) -> Backend {
         if self.is_available() {
             return self;
+        }
+        if chains <= 1 {
+            return Backend::best_single();
         }
         match self {
             Backend::Avx512Ifma if Backend::Avx512.is_available() => Backend::Avx512,
@@ -176,7 +183,7 @@ fn engine<'m>(m: &'m Modulus, xs: &[Element], backend: Backend) -> Box<dyn Engin
     for x in xs {
         assert_eq!(x.limbs.len(), m.limbs(), "element of a different modulus");
     }
-    match backend.resolve() {
+    match backend.resolve(xs.len()) {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512Ifma if xs.len() == 1 => {
             match crate::x86::ifma_single::IfmaSingleEngine::new(m, &xs[0]) {

@@ -591,7 +591,8 @@ pub(crate) fn join(x: &[u64], out: &mut [u64], w: u32) {
     }
 }
 
-/// Builds the SIMD engine for `xs`, or `None` if the modulus is too large for the radix.
+/// Builds the SIMD engine for `xs`, or `None` if the modulus is too large for the radix or
+/// the CPU lacks the features of `kind`.
 pub(crate) fn engine<'m>(
     m: &'m Modulus,
     xs: &[Element],
@@ -601,8 +602,13 @@ pub(crate) fn engine<'m>(
         Kind::Ifma => (super::ifma::W, super::ifma::MAX_L),
         _ => (W, MAX_L),
     };
+    let detected = match kind {
+        Kind::Avx2 => avx2_detected(),
+        Kind::Avx512F => avx512_detected(),
+        Kind::Ifma => super::ifma::detected(),
+    };
     let len = (m.bits() as usize + 2).div_ceil(w as usize);
-    if len > max {
+    if len > max || !detected {
         return None;
     }
     let mut nn = Box::new([0u64; MAX_L]);
@@ -641,8 +647,8 @@ pub(crate) fn engine<'m>(
 impl SimdEngine<'_> {
     fn mul(&self, buf: &mut [u64], b: &[u64], v: usize) {
         let (nn, n0, len) = (&*self.nn, self.n0, self.len);
-        // SAFETY: the engine is only built for a backend whose features were detected
-        // (`Backend::resolve`): `kind` names them.
+        // SAFETY: `engine` builds a `SimdEngine` only after detecting the features that
+        // `kind` names.
         unsafe {
             match (self.kind, v) {
                 (Kind::Ifma, 1) => super::ifma::mul_v1(buf, b, &nn[..len], n0, len),

@@ -201,18 +201,50 @@ pub fn prove(
     backend: Backend,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(Element, WesolowskiProof), Cancelled> {
-    let every = tuning.checkpoint_every();
-    let (y, checkpoints) = veil_squaring::square_repeated_checkpointed(
-        group.modulus(),
-        x,
-        t,
-        every,
-        backend,
-        progress,
-    )?;
-    let proof = prove_from_checkpoints(group, x, &y, t, tuning, &checkpoints);
-    Ok((y, proof))
+    let every = tuning.checkpoint_every().max(1);
+    // Evaluate in segments of whole checkpoint intervals (about 2^20 squarings each) and
+    // report progress between them as well as within, so that progress is seen regularly
+    // whatever the checkpoint spacing.
+    let segment = every * (SEGMENT_SQUARINGS.div_ceil(every)).max(1);
+    let mut checkpoints = Vec::with_capacity((t / every + 1) as usize);
+    let mut current = x.clone();
+    let mut done = 0u64;
+    while done < t {
+        let len = segment.min(t - done);
+        let offset = done;
+        let (y, mut cps) = veil_squaring::square_repeated_checkpointed(
+            group.modulus(),
+            &current,
+            len,
+            every,
+            backend,
+            &mut |d| progress(offset + d),
+        )?;
+        // Each segment starts at the previous one's end, a checkpoint already stored.
+        if done > 0 && !cps.is_empty() {
+            cps.remove(0);
+        }
+        checkpoints.append(&mut cps);
+        current = y;
+        done += len;
+        if progress(done).is_break() {
+            return Err(Cancelled);
+        }
+    }
+    if t == 0 {
+        checkpoints.push(x.clone());
+    }
+    let proof = prove_from_checkpoints(group, x, &current, t, tuning, &checkpoints);
+    Ok((current, proof))
 }
+
+/// Squarings per evaluation segment of the prover (rounded up to whole checkpoint
+/// intervals); progress is reported at least this often.
+#[cfg(not(test))]
+const SEGMENT_SQUARINGS: u64 = 1 << 20;
+/// Small segments in unit tests, so that segment boundaries are exercised.
+#[cfg(test)]
+const SEGMENT_SQUARINGS: u64 = 1000;
 
 /// The proof for `y = x^(2^t)` from checkpoints `x^(2^(j·κγ))`, `j = 0..=t/(κγ)` (as returned
 /// by `square_repeated_checkpointed` with `every = tuning.checkpoint_every()`).
@@ -500,6 +532,43 @@ mod tests {
             }
             assert!(verify(&group, &x, &y, t, &naive).is_ok(), "t={t}");
         }
+    }
+
+    #[test]
+    fn segmented_evaluation_matches_and_reports_progress() {
+        let group = group();
+        let x = group.hash_to_group(b"test", b"segments");
+        let t = 5000;
+        let tuning = ProverTuning {
+            kappa: 3,
+            gamma: 7,
+            threads: 2,
+        };
+        let mut seen = Vec::new();
+        let (y, proof) = prove(&group, &x, t, tuning, Backend::best_single(), &mut |d| {
+            seen.push(d);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let naive = prove_naive(&group, &x, &y, t);
+        assert_eq!(enc(&group, &proof), enc(&group, &naive));
+        let direct =
+            veil_squaring::square_repeated(group.modulus(), &x, t, Backend::Portable, &mut go())
+                .unwrap();
+        assert!(group.eq(&direct, &y));
+        // Progress at every segment boundary (1008 squarings here), ending at t.
+        for boundary in [1008, 2016, 3024, 4032, 5000] {
+            assert!(seen.contains(&boundary), "{seen:?}");
+        }
+        // Cancelling mid-way stops the evaluation.
+        let r = prove(&group, &x, t, tuning, Backend::Portable, &mut |d| {
+            if d >= 2000 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert!(r.is_err());
     }
 
     #[test]

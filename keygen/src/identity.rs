@@ -154,6 +154,15 @@ impl MemberSecret {
         ct::mul(&pop::hash_to_g2(tags::SIGN_H2C, message), &self.signing).into_affine()
     }
 
+    /// The same long-term BLS key as the threshold crate's certificate signing key, so a
+    /// member votes on order certificates with the key its committee entry lists.
+    pub fn certificate_key(
+        &self,
+    ) -> Result<veil_threshold::SigningKey, veil_threshold::CertificateError> {
+        let bytes = zeroize::Zeroizing::new(veil_circuits::dleq::fr_to_bytes(&self.signing));
+        veil_threshold::SigningKey::from_bytes(bytes.as_ref())
+    }
+
     pub(crate) fn encryption_secret(&self) -> &Fr {
         &self.encryption
     }
@@ -349,6 +358,11 @@ mod tests {
             (b.signing_key(), &b"othe"[..], sig_b),
         ];
         assert!(!verify_signatures_batch(&wrong_msg));
+        // The identity's BLS key is the threshold crate's certificate key, and its proof of
+        // possession is accepted there.
+        let cert = a.certificate_key().unwrap();
+        assert_eq!(cert.public_key().point(), pa.signing_key);
+        cert.public_key().verify_possession(&pa.possession).unwrap();
         let back = MemberSecret::from_sealable_bytes(&a.to_sealable_bytes()).unwrap();
         assert_eq!(back.signing_key(), a.signing_key());
         assert!(MemberSecret::generate("", &mut rng).is_err());

@@ -483,7 +483,11 @@ pub fn verify_batched(
 /// **Variable base** ([`mul`]): a table of `P, 3P, …, 15P`; per digit four doublings and one
 /// mixed addition of the entry selected with `subtle` masks over all eight entries, negated
 /// by mask. **Fixed base** ([`FixedBaseTable`]): per digit position `i` a table of the odd
-/// multiples of `16ⁱ·P`; a multiplication is 63 mixed additions, no doublings.
+/// multiples of `16ⁱ·P`; a multiplication is 63 mixed additions, no doublings. **GLV on G1**
+/// ([`mul_g1`], [`mul_many_g1`]): `k = k₁ + k₂·λ` with `λ = x² − 1` (so `r = λ² + λ + 1`),
+/// split by constant-time long division into two 128-bit halves, then one interleaved
+/// ladder over `P` and `φ(P) = (β²x, y)`: half the doublings. Many bases with one scalar
+/// (a member's shares) share the recoding and one table normalization.
 ///
 /// **Residual leaks, stated honestly.** arkworks' short-Weierstrass formulas are not
 /// complete: they branch when an input is the identity or when both inputs are equal. The

@@ -1,0 +1,214 @@
+//! Acceptance 3: a member SIGKILLed mid-batch and restarted keeps every ciphertext it
+//! acknowledged, never votes for two conflicting commitments, and the batch completes with
+//! the remaining members; after the restart it resumes (catches up on what it missed and
+//! takes part again).
+//!
+//! Member 3 receives a load of submissions directly (so it is the only holder until gossip
+//! runs); as soon as the proxies show member 3 voting on a proposal that contains those
+//! transactions, it is killed with SIGKILL — after its vote, before the batch is opened.
+//! Its database is then opened by the test (the process is dead, so redb's lock is free) to
+//! check every acknowledged envelope and the durable vote intent. The other three members
+//! (quorum 3, threshold 3) must finish the batch and later ones. After the restart, a
+//! conflicting proposal for the slot it voted on is refused, and new transactions are
+//! decrypted by a committee that includes it again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use veil_protocol::{Batch, MemberMessage, TxId};
+use veil_storage::Storage;
+use veil_tests::{CHAIN_ID, Net, NetOptions, id_of, recorded_votes, wait_for};
+
+#[test]
+fn a_member_killed_mid_batch_keeps_its_data_and_its_word() {
+    let mut net = Net::start(NetOptions::default());
+    let first = net.wallet(41, 40);
+    let first_ids: Vec<TxId> = first.iter().map(|(e, _)| id_of(e)).collect();
+
+    // Acknowledged by member 3: each 200 carries a receipt.
+    let mut acknowledged = Vec::new();
+    for (e, _) in &first[..20] {
+        let r = net.node(3).submit(e);
+        assert_eq!(r.status, 200, "submit: {}", r.text());
+        acknowledged.push(id_of(e));
+    }
+    let bulk: Vec<Vec<u8>> = first[20..].iter().map(|(e, _)| e.clone()).collect();
+    let r = net.node(3).submit_bulk(&bulk);
+    assert_eq!(r.status, 200, "bulk submit: {}", r.text());
+    acknowledged.extend(bulk.iter().map(|e| id_of(e)));
+
+    // Kill member 3 right after it votes on a batch holding some of them.
+    let ours: BTreeSet<TxId> = first_ids.iter().copied().collect();
+    let voted_slot = wait_for(
+        "member 3 to vote on a batch with our transactions",
+        Duration::from_secs(30),
+        || {
+            let log = net.recorder.messages();
+            log.iter().find_map(|r| {
+                let MemberMessage::Proposal(p) = r.body()? else {
+                    return None;
+                };
+                let v = r.reply_vote()?;
+                (r.to == 3 && v.member == 3 && p.batch.ids.iter().any(|id| ours.contains(id)))
+                    .then_some(p.batch.slot)
+            })
+        },
+    );
+    net.kill9(3);
+
+    // Everything member 3 acknowledged is in its database; its vote intent for the slot
+    // is durable.
+    let (intent, proposal_voted) = {
+        let storage =
+            Storage::open(&net.node(3).db).expect("member 3's database opens after SIGKILL");
+        for id in &acknowledged {
+            assert!(
+                storage.has_envelope(id).expect("read"),
+                "acknowledged envelope {} lost by the crash",
+                hex::encode(id.0)
+            );
+        }
+        let intents = storage.vote_intents().expect("read intents");
+        let intent = *intents
+            .iter()
+            .find(|i| i.slot == voted_slot)
+            .expect("the vote intent of the slot member 3 voted on is durable");
+        let proposal = storage
+            .voted_proposal(voted_slot)
+            .expect("read")
+            .expect("the voted proposal is stored with its intent");
+        (intent, proposal)
+    };
+
+    // The batch and more complete with members 1, 2, 4.
+    let second = net.wallet(42, 20);
+    for (e, _) in &second {
+        let r = net.node(1).submit(e);
+        assert_eq!(r.status, 200, "submit while member 3 is down: {}", r.text());
+    }
+    let expect: BTreeMap<TxId, Vec<u8>> = first
+        .iter()
+        .chain(&second)
+        .map(|(e, p)| (id_of(e), p.clone()))
+        .collect();
+    for m in [1, 2, 4] {
+        let node = net.node(m);
+        for (id, plain) in &expect {
+            let st = wait_for(
+                &format!(
+                    "member {m} to decrypt {} with member 3 down",
+                    hex::encode(id.0)
+                ),
+                Duration::from_secs(40),
+                || node.tx_status(id).filter(|s| s["status"] == "decrypted"),
+            );
+            let slot = st["slot"].as_u64().expect("slot");
+            let index = st["index"].as_u64().expect("index") as usize;
+            let batch = node.plaintext_batch(slot).expect("batch");
+            assert_eq!(batch.items[index].id, *id);
+            assert_eq!(
+                batch.items[index].outcome,
+                veil_protocol::Outcome::Decrypted(plain.clone())
+            );
+        }
+    }
+    let certified = net
+        .node(1)
+        .certificate(voted_slot)
+        .expect("the slot member 3 voted on is certified");
+    assert_eq!(
+        certified.commitment, intent.commitment,
+        "the built-in sequencer re-drove the proposal member 3 had voted for"
+    );
+
+    // Restart: member 3 refuses a conflicting proposal for the slot it voted on (signed by
+    // a configured sequencer key, all ids held), whatever else it has learned meanwhile.
+    net.restart(3);
+    let mut conflicting_ids = proposal_voted.batch.ids.clone();
+    conflicting_ids.reverse();
+    if conflicting_ids == proposal_voted.batch.ids {
+        conflicting_ids.pop();
+    }
+    let conflicting = net.propose(Batch {
+        chain_id: CHAIN_ID,
+        slot: voted_slot,
+        parent: intent.parent,
+        ids: conflicting_ids,
+    });
+    let msg = MemberMessage::Proposal(conflicting).sign(&net.member_keys[0], 1);
+    let r = net.node(3).post_bytes(
+        "/internal/v1/messages",
+        "application/octet-stream",
+        &msg.to_bytes(),
+    );
+    assert!(
+        (400..500).contains(&r.status) && r.json()["vote"].is_null(),
+        "restarted member 3 must refuse a conflicting proposal for slot {voted_slot}: {} {}",
+        r.status,
+        r.text()
+    );
+
+    // It resumes: new transactions are decrypted, and member 3 holds their batches.
+    let third = net.wallet(43, 10);
+    for (e, _) in &third {
+        let r = net.node(3).submit(e);
+        assert_eq!(r.status, 200, "submit after restart: {}", r.text());
+    }
+    for (e, plain) in &third {
+        let id = id_of(e);
+        let st = wait_for(
+            &format!("restarted member 3 to decrypt {}", hex::encode(id.0)),
+            Duration::from_secs(40),
+            || {
+                net.node(3)
+                    .tx_status(&id)
+                    .filter(|s| s["status"] == "decrypted")
+            },
+        );
+        let batch = net
+            .node(3)
+            .plaintext_batch(st["slot"].as_u64().expect("slot"))
+            .expect("batch");
+        let index = st["index"].as_u64().expect("index") as usize;
+        assert_eq!(
+            batch.items[index].outcome,
+            veil_protocol::Outcome::Decrypted(plain.clone())
+        );
+    }
+
+    // Over the whole run, no member gave two votes for different commitments in one slot,
+    // nor for two children of one parent (member 3 across its crash included).
+    let votes = recorded_votes(&net.recorder.messages());
+    let mut by_slot: BTreeMap<(u32, u64), BTreeSet<[u8; 32]>> = BTreeMap::new();
+    let mut by_parent: BTreeMap<(u32, [u8; 32]), BTreeSet<[u8; 32]>> = BTreeMap::new();
+    for v in &votes {
+        by_slot
+            .entry((v.member, v.slot))
+            .or_default()
+            .insert(v.commitment.0);
+        by_parent
+            .entry((v.member, v.parent.0))
+            .or_default()
+            .insert(v.commitment.0);
+    }
+    assert!(
+        by_slot.keys().any(|(m, _)| *m == 3),
+        "member 3's votes were observed"
+    );
+    for ((m, slot), cs) in &by_slot {
+        assert_eq!(
+            cs.len(),
+            1,
+            "member {m} voted for {} commitments in slot {slot}",
+            cs.len()
+        );
+    }
+    for ((m, _), cs) in &by_parent {
+        assert_eq!(
+            cs.len(),
+            1,
+            "member {m} voted for {} children of one parent",
+            cs.len()
+        );
+    }
+}

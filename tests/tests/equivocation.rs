@@ -1,0 +1,194 @@
+//! Acceptance 2: an equivocating external sequencer — two commitments for one slot, and two
+//! children of one parent — never obtains two certificates, and every member that saw both
+//! proposals stores the evidence (both signed proposals), which is queryable from its
+//! database.
+//!
+//! The test is the sequencer: its key is in every member's `sequencer_keys`, no member runs
+//! the built-in sequencer, and proposals enter through `POST /v1/sequencer/proposals`, where
+//! the receiving member drives them to the committee. Conflicting proposals are sent
+//! through different members at the same time, so the committee sees them race.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use veil_protocol::{Batch, Commitment, OrderCertificate, Proposal};
+use veil_storage::Storage;
+use veil_tests::{
+    CHAIN_ID, Net, NetOptions, Reply, SequencerMode, id_of, recorded_votes, wait_for,
+};
+
+fn post_proposal(net: &Net, via: u32, p: &Proposal) -> Reply {
+    net.node(via).post_json(
+        "/v1/sequencer/proposals",
+        &serde_json::json!({ "proposal": hex::encode(p.to_bytes()) }),
+    )
+}
+
+/// Posts two proposals through two members concurrently.
+fn race(net: &Net, a: (u32, &Proposal), b: (u32, &Proposal)) -> (Reply, Reply) {
+    std::thread::scope(|s| {
+        let ha = s.spawn(|| post_proposal(net, a.0, a.1));
+        let hb = s.spawn(|| post_proposal(net, b.0, b.1));
+        (ha.join().expect("thread"), hb.join().expect("thread"))
+    })
+}
+
+/// Every certificate any member holds for `slots`, by slot.
+fn certificates(net: &Net, slots: &[u64]) -> BTreeMap<u64, BTreeSet<[u8; 32]>> {
+    let mut out: BTreeMap<u64, BTreeSet<[u8; 32]>> = BTreeMap::new();
+    for node in &net.nodes {
+        for &slot in slots {
+            if let Some(c) = node.certificate(slot) {
+                c.verify(&net.bls_keys, net.quorum)
+                    .expect("a served certificate verifies");
+                out.entry(slot).or_default().insert(c.commitment.0);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_equivocating_sequencer_never_gets_two_certificates() {
+    let mut net = Net::start(NetOptions {
+        sequencer: SequencerMode::External,
+        ..NetOptions::default()
+    });
+    let txs = net.wallet(31, 4);
+    let ids: Vec<_> = txs.iter().map(|(e, _)| id_of(e)).collect();
+    // Every member holds every envelope (so refusals are about the proposals, not missing
+    // data).
+    for (e, _) in &txs {
+        let r = net.node(1).submit(e);
+        assert_eq!(r.status, 200, "submit: {}", r.text());
+    }
+    for node in &net.nodes {
+        for id in &ids {
+            wait_for("gossip of every envelope", Duration::from_secs(20), || {
+                node.tx_status(id).map(|_| ())
+            });
+        }
+    }
+
+    // Two commitments for slot 1 (same parent), raced through members 1 and 4.
+    let batch = |slot, parent, ids: Vec<_>| Batch {
+        chain_id: CHAIN_ID,
+        slot,
+        parent,
+        ids,
+    };
+    let p1 = net.propose(batch(1, Commitment::genesis(), vec![ids[0]]));
+    let p2 = net.propose(batch(1, Commitment::genesis(), vec![ids[1]]));
+    let (r1, r2) = race(&net, (1, &p1), (4, &p2));
+    let certified_1: Vec<OrderCertificate> = [&r1, &r2]
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| veil_tests::certificate_from_json(&r.json()))
+        .collect();
+    assert!(
+        certified_1.len() <= 1,
+        "two certificates handed out for slot 1: {} / {}",
+        r1.text(),
+        r2.text()
+    );
+    // If neither won the race, the sequencer may still get the slot certified by re-driving
+    // a proposal a quorum already voted for; the members' answers stay consistent.
+    let held = certificates(&net, &[1]);
+    assert!(
+        held.get(&1).is_none_or(|s| s.len() == 1),
+        "members hold conflicting certificates for slot 1: {held:?}"
+    );
+
+    // Two children of one parent: the certified slot-1 commitment if there is one, else
+    // genesis again (slot 2 and slot 3 both claiming it as parent).
+    let parent = held
+        .get(&1)
+        .and_then(|s| s.iter().next().copied())
+        .map(Commitment)
+        .unwrap_or_else(Commitment::genesis);
+    let q1 = net.propose(batch(2, parent, vec![ids[2]]));
+    let q2 = net.propose(batch(3, parent, vec![ids[3]]));
+    let (s1, s2) = race(&net, (2, &q1), (3, &q2));
+    let ok = [&s1, &s2].iter().filter(|r| r.status == 200).count();
+    assert!(
+        ok <= 1,
+        "two children of one parent certified: {} / {}",
+        s1.text(),
+        s2.text()
+    );
+    let held = certificates(&net, &[1, 2, 3]);
+    let children: usize = [2u64, 3]
+        .iter()
+        .filter_map(|s| held.get(s))
+        .map(BTreeSet::len)
+        .sum();
+    assert!(children <= 1, "conflicting children certified: {held:?}");
+
+    // No honest member ever voted for two commitments in one slot or two children of one
+    // parent (votes as carried over the member links).
+    let votes = recorded_votes(&net.recorder.messages());
+    assert!(!votes.is_empty(), "the proxies saw the members' votes");
+    let mut by_slot: BTreeMap<(u32, u64), BTreeSet<[u8; 32]>> = BTreeMap::new();
+    let mut by_parent: BTreeMap<(u32, [u8; 32]), BTreeSet<[u8; 32]>> = BTreeMap::new();
+    for v in &votes {
+        v.verify(&net.bls_keys).expect("recorded votes are genuine");
+        by_slot
+            .entry((v.member, v.slot))
+            .or_default()
+            .insert(v.commitment.0);
+        by_parent
+            .entry((v.member, v.parent.0))
+            .or_default()
+            .insert(v.commitment.0);
+    }
+    for ((m, slot), cs) in &by_slot {
+        assert_eq!(
+            cs.len(),
+            1,
+            "member {m} voted for {} commitments in slot {slot}",
+            cs.len()
+        );
+    }
+    for ((m, _), cs) in &by_parent {
+        assert_eq!(
+            cs.len(),
+            1,
+            "member {m} voted for {} children of one parent",
+            cs.len()
+        );
+    }
+
+    // The evidence is stored: every member received all four proposals (each driving
+    // member sends its proposal to every member), so each holds evidence of both
+    // equivocations, each a pair of our signed proposals.
+    let seq_keys = vec![
+        net.member_keys[0].public_key(),
+        net.sequencer_key.public_key(),
+    ];
+    for m in 1..=net.nodes.len() as u32 {
+        net.kill9(m);
+        let db = net.node(m).db.clone();
+        let storage = Storage::open(&db).expect("the member's database opens after SIGKILL");
+        let evidence = storage.evidence().expect("evidence is queryable");
+        let mut slot_conflict = false;
+        let mut parent_conflict = false;
+        for ev in &evidence {
+            ev.verify(&seq_keys)
+                .expect("stored evidence verifies against the sequencer key");
+            let (a, b) = (&ev.first, &ev.second);
+            assert_ne!(a.batch.commitment(), b.batch.commitment());
+            slot_conflict |= a.batch.slot == 1 && b.batch.slot == 1;
+            parent_conflict |= a.batch.parent == parent
+                && b.batch.parent == parent
+                && a.batch.slot != b.batch.slot;
+        }
+        assert!(
+            slot_conflict,
+            "member {m} stored evidence of the two slot-1 proposals: {evidence:?}"
+        );
+        assert!(
+            parent_conflict,
+            "member {m} stored evidence of the two children: {evidence:?}"
+        );
+    }
+}

@@ -332,9 +332,7 @@ impl Committee {
             });
         }
         check_distinct_members(self.members.iter().map(|m| &m.public))?;
-        for m in &self.members {
-            m.public.verify()?;
-        }
+        crate::identity::verify_members(self.members.iter().map(|m| &m.public))?;
         self.verify_key_consistency()
     }
 

@@ -38,12 +38,15 @@
 //! evaluations; the joint secret `Σ f_i(0)` is therefore hidden (Gennaro, Jarecki, Krawczyk
 //! and Rabin, "Secure distributed key generation for discrete-log based cryptosystems",
 //! J. Cryptology 2007). Like Joint-Feldman, the adversary can bias the distribution of `PK`
-//! by choosing which of its dealings qualify; Gennaro et al. ("Secure applications of
-//! Pedersen's distributed key generation protocol", CT-RSA 2003) show that this bias does not
-//! help against schemes whose security reduces to the discrete-log/CDH problem with a key of
-//! this form, which covers Veil's TDH2-style threshold KEM. For resharing, `C_i0` must equal
-//! the old `VK_i` (checked publicly), so `PK' = Σ λ_i VK_i = PK` (Herzberg et al., "Proactive
-//! secret sharing", CRYPTO '95; Desmedt and Jajodia 1997).
+//! by choosing which of its dealings qualify. Gennaro et al. ("Secure applications of
+//! Pedersen's distributed key generation protocol", CT-RSA 2003) show that such a biased key
+//! is still safe for schemes whose reduction can absorb the bias (their case is threshold
+//! Schnorr); we rely on the same argument for the TDH2-style KEM, whose security reduces to
+//! CDH under the key. A deployment that needs an unbiased key must add a commit-then-reveal
+//! round or Pedersen-VSS commitments (GJKR 2007), which this module does not implement.
+//! For resharing, `C_i0` must equal the old `VK_i` (checked publicly), so
+//! `PK' = Σ λ_i VK_i = PK` (Herzberg et al., "Proactive secret sharing", CRYPTO '95;
+//! Desmedt and Jajodia 1997).
 //!
 //! *Robustness and public verifiability.* Every rule above is a function of the transcript
 //! alone; [`verify_transcript`] recomputes `Q`, `PK` and all `VK_j` from public data, and
@@ -52,6 +55,21 @@
 //! not match its `VK_j`; it detects this when aggregating (the module
 //! [`veil_circuits::pvss`] explains why full non-interactive PVSS with scalar shares needs
 //! range proofs, which we do not implement).
+//!
+//! # Deviations and residual risks
+//!
+//! * No dealer response round (unlike Pedersen/GJKR complaints): a complaint proves itself,
+//!   so the accused dealer has nothing to answer. A complaint reveals one share of the
+//!   accused dealer, whose polynomial is then discarded.
+//! * A forged dealing (bad signature) is ignored and never counts against the named dealer;
+//!   a dealer's signed but invalid dealing, two different signed dealings, or a proven bad
+//!   share excludes it.
+//! * Signatures of all dealings are checked with one multi-pairing (falling back to one by
+//!   one if the batch fails); members batch-check their own shares with weights from their
+//!   own randomness, so colluding dealers cannot make bad shares cancel.
+//! * Secret scalars are multiplied only in constant time (`veil_circuits::dleq::ct`);
+//!   whether a received share matches its commitment is learned from a point comparison
+//!   whose timing is not hardened (its outcome becomes public through the complaint anyway).
 //!
 //! # Example
 //!
@@ -237,9 +255,7 @@ impl CeremonyParams {
             )));
         }
         check_distinct_members(self.members.iter())?;
-        for m in &self.members {
-            m.verify().map_err(CommitteeError::from)?;
-        }
+        crate::identity::verify_members(&self.members).map_err(CommitteeError::from)?;
         match &self.previous {
             None => {
                 if self.quorum < self.threshold || self.quorum > n {

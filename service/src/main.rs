@@ -9,9 +9,20 @@
 //! - `veil-node delay encrypt` / `decrypt`: make and open delay-mode ciphertexts (for
 //!   operators and demos; wallets use the library);
 //! - `veil-node delay solve`: open a puzzle by sequential squaring, with a progress bar,
-//!   optionally emitting a Wesolowski proof of the solution.
+//!   optionally emitting a Wesolowski proof of the solution;
+//! - `veil-node run --config node.json`: one committee member (see `node` and `api`);
+//! - `veil-node devnet`: a local committee on loopback with generated keys and a demo load.
 
+mod api;
+mod config;
 mod delay;
+mod devnet;
+mod metrics;
+mod node;
+mod peer;
+mod run;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 
@@ -30,12 +41,18 @@ enum Command {
     /// Delay mode: time-lock parameters, puzzles and the solver.
     #[command(subcommand)]
     Delay(delay::DelayCommand),
+    /// Run one committee member (API, member logic, optional built-in sequencer).
+    Run(run::RunArgs),
+    /// Run a local committee on loopback with a demo load, then shut it down.
+    Devnet(devnet::DevnetArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Delay(cmd) => delay::run(cmd),
+        Command::Run(args) => run::run(args),
+        Command::Devnet(args) => devnet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,901 @@
+//! One committee member: the protocol of `veil-protocol` driven over `veil-storage`, with
+//! the built-in sequencer and the member-to-member transport.
+//!
+//! # Flow and durability
+//!
+//! - **Submission** ([`Node::submit`]): envelopes are validated (threshold proofs in one
+//!   batched check), inserted durably ([`Storage::insert_envelopes`] commits with
+//!   `Durability::Immediate`), and only then is the receipt signed and returned. A request
+//!   with any bad item is refused whole, before any write. A replayed envelope (one already
+//!   stored) is refused with `already_known` and changes nothing.
+//! - **Gossip**: new envelopes are sent to every other member in signed `Ciphertexts`
+//!   messages (one BLS signature per flush, not per transaction).
+//! - **Proposal driving** ([`Node::drive`]): whoever receives a proposal (the built-in
+//!   sequencer in its own process, or any member for an external sequencer's proposal) sends
+//!   it to every member; each reply is a vote, or a refusal naming the envelopes the member
+//!   lacks (they are sent and the proposal retried), or the member's certified tip when it is
+//!   behind (the missing certificates are sent first). Votes aggregate in a
+//!   [`CertificateBuilder`]; the certificate is then recorded locally and broadcast.
+//! - **Voting** ([`Node::on_proposal`]): [`VoteGuard::decide`] applies the rule; the intent
+//!   is written durably ([`Storage::record_vote_intent`]) **before** the vote is signed, and
+//!   a failed write means no vote.
+//! - **Release** ([`Node::on_certificate`]): the certificate must pass
+//!   [`ReleaseGuard::authorize`] for exactly the batch, and is stored durably; shares are then
+//!   computed from the [`veil_protocol::ReleaseAuthorization`] (the only way to create a
+//!   [`SharesMessage`]), stored durably, and only then sent. The counter
+//!   `veil_shares_released_total` and the log line `shares released` follow a stored
+//!   certificate.
+//! - **Opening** ([`Node::try_open`]): with `t` share messages for a certified slot, the batch
+//!   is combined in certified order (bad shares excluded by the combiner), the plaintext batch
+//!   stored, and the stream notified.
+//!
+//! Not done here yet: delay-only items are settled only by reveals or the solver, which the
+//! node does not run; the configuration therefore leaves delay mode off unless delay
+//! parameters are given, and batches with delay-only items wait for a settlement path.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::rngs::OsRng;
+use thiserror::Error;
+use tokio::sync::watch;
+use tracing::{debug, info, info_span, warn};
+use veil_protocol::message::MAX_GOSSIP_ENVELOPES;
+use veil_protocol::{
+    Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError,
+    OrderCertificate, Outcome, PlaintextBatch, Progress, Proposal, Receipt, ReceiptSubject,
+    Refusal, ReleaseAuthorization, ReleaseGuard, SequencerId, SharesMessage, SignedMessage, TxId,
+    ValidatedEnvelope, ValidationContext, Vote, VoteGuard, validate_batch,
+};
+use veil_storage::{Storage, StorageError};
+
+use crate::config::{MemberKeys, PeerConfig};
+use crate::metrics::Metrics;
+use crate::peer::PeerClient;
+
+/// Why the node refused a request. The API maps each to a status and a stable code.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// Undecodable or structurally wrong input.
+    #[error("{0}")]
+    Malformed(String),
+    /// A body or item over its size limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// An envelope failed validation.
+    #[error("item {index}: {error}")]
+    Envelope {
+        /// Position in the request.
+        index: usize,
+        /// Why.
+        error: EnvelopeError,
+    },
+    /// The envelope is already stored here (a replay); nothing changed.
+    #[error("envelope {0} already known")]
+    AlreadyKnown(TxId),
+    /// A member message from an index outside the committee.
+    #[error("unknown sender {0}")]
+    UnknownSender(u32),
+    /// A signature does not verify.
+    #[error("invalid signature")]
+    BadSignature,
+    /// The vote rule refused the proposal.
+    #[error("vote refused: {0}")]
+    Refused(Refusal),
+    /// A certificate for a batch this member has not seen.
+    #[error("unknown batch for slot {0}")]
+    UnknownBatch(u64),
+    /// A certificate that does not verify or match its batch.
+    #[error("bad certificate: {0}")]
+    BadCertificate(String),
+    /// A shares message that is inconsistent.
+    #[error("bad shares: {0}")]
+    BadShares(String),
+    /// A message kind this endpoint does not take.
+    #[error("unexpected {0} message")]
+    Unexpected(&'static str),
+    /// Nothing stored under this key.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A durable write or read failed: the operation did not happen.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// Not enough members answered.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<MessageError> for NodeError {
+    fn from(e: MessageError) -> Self {
+        match e {
+            MessageError::UnknownSender { from, .. } => NodeError::UnknownSender(from),
+            MessageError::InvalidSignature => NodeError::BadSignature,
+            other => NodeError::Malformed(other.to_string()),
+        }
+    }
+}
+
+/// Static settings of a node.
+pub struct NodeSettings {
+    /// This member.
+    pub member: u32,
+    /// Service domain.
+    pub chain_id: u64,
+    /// Chain ids accepted in labels.
+    pub label_chain_ids: Vec<u64>,
+    /// Other members.
+    pub peers: Vec<PeerConfig>,
+    /// Largest batch proposed.
+    pub max_batch: usize,
+}
+
+/// One committee member's running state. Shared behind an `Arc`.
+pub struct Node {
+    /// Settings.
+    pub settings: NodeSettings,
+    /// Keys and committee.
+    pub keys: MemberKeys,
+    /// The database.
+    pub storage: Storage,
+    /// Metrics.
+    pub metrics: Metrics,
+    guard: Mutex<VoteGuard>,
+    release: ReleaseGuard,
+    cache: Mutex<HashMap<TxId, ValidatedEnvelope>>,
+    arrivals: Mutex<HashMap<TxId, Instant>>,
+    seen: Mutex<BTreeMap<(u64, Commitment), Proposal>>,
+    certified_at: Mutex<HashMap<u64, Instant>>,
+    opening: Mutex<()>,
+    driving: Mutex<()>,
+    gossip: Mutex<Vec<Vec<u8>>>,
+    client: PeerClient,
+    delivered: watch::Sender<u64>,
+    /// Set to stop background loops.
+    pub stopping: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock means a panic elsewhere; the protected data are caches and guards
+    // whose invariants hold between statements, so continuing is sound.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Node {
+    /// A node over an opened database; restores the vote guard from it.
+    pub fn new(
+        settings: NodeSettings,
+        keys: MemberKeys,
+        storage: Storage,
+    ) -> Result<Arc<Self>, NodeError> {
+        let guard = storage.restore_guard(settings.chain_id)?;
+        let release = ReleaseGuard::new(keys.bls_keys.clone(), keys.config.quorum as usize);
+        let last = storage.last_certified()?.slot.unwrap_or(0);
+        let (delivered, _) = watch::channel(last);
+        info!(
+            member = settings.member,
+            last_certified = last,
+            "vote guard restored from storage"
+        );
+        Ok(Arc::new(Self {
+            settings,
+            keys,
+            storage,
+            metrics: Metrics::default(),
+            guard: Mutex::new(guard),
+            release,
+            cache: Mutex::new(HashMap::new()),
+            arrivals: Mutex::new(HashMap::new()),
+            seen: Mutex::new(BTreeMap::new()),
+            certified_at: Mutex::new(HashMap::new()),
+            opening: Mutex::new(()),
+            driving: Mutex::new(()),
+            gossip: Mutex::new(Vec::new()),
+            client: PeerClient::new(),
+            delivered,
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// This member's index.
+    pub fn member(&self) -> u32 {
+        self.settings.member
+    }
+
+    /// Last certified slot (0 before the first).
+    pub fn last_certified_slot(&self) -> Result<u64, NodeError> {
+        Ok(self.storage.last_certified()?.slot.unwrap_or(0))
+    }
+
+    /// A receiver notified whenever a plaintext batch is stored.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.delivered.subscribe()
+    }
+
+    fn ctx(&self, current_slot: u64) -> ValidationContext<'_> {
+        ValidationContext {
+            committee_key: self.keys.threshold_key.public_key(),
+            delay_params: self.keys.delay_params.as_ref(),
+            chain_ids: &self.settings.label_chain_ids,
+            current_slot,
+        }
+    }
+
+    // ---- submissions ------------------------------------------------------------------------
+
+    /// Validates, stores durably, then acknowledges envelopes. `bulk` receipts cover the
+    /// Merkle root of the ids; a single submission's receipt names its id.
+    pub fn submit(
+        &self,
+        encodings: Vec<Vec<u8>>,
+        bulk: bool,
+    ) -> Result<(Vec<TxId>, Receipt), NodeError> {
+        if encodings.is_empty() {
+            return Err(NodeError::Malformed("no envelopes".into()));
+        }
+        if let Some((i, e)) = encodings
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.len() > veil_protocol::MAX_ENVELOPE)
+        {
+            return Err(NodeError::TooLarge(format!(
+                "item {i}: envelope of {} bytes, limit {}",
+                e.len(),
+                veil_protocol::MAX_ENVELOPE
+            )));
+        }
+        let current = self.last_certified_slot()? + 1;
+        let refs: Vec<&[u8]> = encodings.iter().map(Vec::as_slice).collect();
+        let mut validated = Vec::with_capacity(refs.len());
+        for (index, r) in validate_batch(&self.ctx(current), &refs)
+            .into_iter()
+            .enumerate()
+        {
+            match r {
+                Ok(v) => validated.push(v),
+                Err(error) => {
+                    self.metrics.reject(envelope_code(&error));
+                    return Err(NodeError::Envelope { index, error });
+                }
+            }
+        }
+        let ids: Vec<TxId> = validated.iter().map(ValidatedEnvelope::id).collect();
+        let mut distinct = ids.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() != ids.len() {
+            self.metrics.reject("duplicate_in_request");
+            return Err(NodeError::Malformed("duplicate envelope in request".into()));
+        }
+        if !bulk && self.storage.has_envelope(&ids[0])? {
+            self.metrics.reject("already_known");
+            return Err(NodeError::AlreadyKnown(ids[0]));
+        }
+        // Durable before acknowledged.
+        let inserted = self
+            .storage
+            .insert_envelopes(&validated.iter().collect::<Vec<_>>())?;
+        let now = Instant::now();
+        let mut new = 0u64;
+        {
+            let mut cache = lock(&self.cache);
+            let mut arrivals = lock(&self.arrivals);
+            let mut gossip = lock(&self.gossip);
+            for (v, ins) in validated.into_iter().zip(&inserted) {
+                if ins.is_new() {
+                    new += 1;
+                    arrivals.insert(v.id(), now);
+                    gossip.push(v.encoding().to_vec());
+                    debug!(id = %v.id(), "envelope stored");
+                    cache.insert(v.id(), v);
+                }
+            }
+        }
+        if new == 0 {
+            self.metrics.reject("already_known");
+            return Err(NodeError::AlreadyKnown(ids[0]));
+        }
+        self.metrics.submissions.fetch_add(new, Ordering::Relaxed);
+        let subject = if bulk {
+            ReceiptSubject::bulk(&ids)
+        } else {
+            ReceiptSubject::Transaction(ids[0])
+        };
+        let receipt = Receipt::sign(&self.keys.signing_key, self.member(), subject);
+        Ok((ids, receipt))
+    }
+
+    /// Stores gossiped envelopes (valid ones only); returns how many were new.
+    fn on_ciphertexts(&self, encodings: &[Vec<u8>]) -> Result<usize, NodeError> {
+        // Envelopes in a proposal may have been accepted in an earlier slot window, so
+        // gossip is checked without the expiry rule (slot 0); the sender checked it.
+        let refs: Vec<&[u8]> = encodings.iter().map(Vec::as_slice).collect();
+        let valid: Vec<ValidatedEnvelope> = validate_batch(&self.ctx(0), &refs)
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+        if valid.len() != encodings.len() {
+            self.metrics.reject("bad_gossip_envelope");
+        }
+        let inserted = self
+            .storage
+            .insert_envelopes(&valid.iter().collect::<Vec<_>>())?;
+        let now = Instant::now();
+        let mut new = 0;
+        let mut cache = lock(&self.cache);
+        let mut arrivals = lock(&self.arrivals);
+        for (v, ins) in valid.into_iter().zip(inserted) {
+            if ins.is_new() {
+                new += 1;
+                arrivals.insert(v.id(), now);
+                cache.insert(v.id(), v);
+            }
+        }
+        self.metrics
+            .gossiped
+            .fetch_add(new as u64, Ordering::Relaxed);
+        Ok(new)
+    }
+
+    /// Sends queued new envelopes to every other member (one signed message per chunk).
+    pub fn flush_gossip(&self) {
+        let queued = std::mem::take(&mut *lock(&self.gossip));
+        for chunk in queued.chunks(MAX_GOSSIP_ENVELOPES) {
+            let msg = MemberMessage::Ciphertexts(chunk.to_vec())
+                .sign(&self.keys.signing_key, self.member());
+            self.broadcast(&msg);
+        }
+    }
+
+    fn broadcast(&self, msg: &SignedMessage) {
+        std::thread::scope(|s| {
+            for p in self.others() {
+                s.spawn(move || {
+                    if let Err(e) = self.client.send(&p.url, msg) {
+                        debug!(peer = p.member, error = %e, "send failed");
+                    }
+                });
+            }
+        });
+    }
+
+    fn others(&self) -> impl Iterator<Item = &PeerConfig> {
+        self.settings
+            .peers
+            .iter()
+            .filter(move |p| p.member != self.member())
+    }
+
+    /// Envelopes for `ids` in order (from the cache, or re-validated from storage).
+    fn envelopes_for(&self, ids: &[TxId]) -> Result<Option<Vec<ValidatedEnvelope>>, NodeError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = lock(&self.cache).get(id) {
+                out.push(v.clone());
+                continue;
+            }
+            let Some(stored) = self.storage.envelope(id)? else {
+                return Ok(None);
+            };
+            let v = validate_batch(&self.ctx(0), &[&stored.encoding])
+                .pop()
+                .and_then(Result::ok);
+            let Some(v) = v else {
+                warn!(%id, "stored envelope no longer validates");
+                return Ok(None);
+            };
+            lock(&self.cache).insert(*id, v.clone());
+            out.push(v);
+        }
+        Ok(Some(out))
+    }
+
+    fn holds(&self, id: &TxId) -> bool {
+        lock(&self.cache).contains_key(id) || self.storage.has_envelope(id).unwrap_or(false)
+    }
+
+    // ---- member messages --------------------------------------------------------------------
+
+    /// Authenticates and handles one member message; returns the JSON reply.
+    pub fn handle_message(&self, bytes: &[u8]) -> Result<serde_json::Value, NodeError> {
+        let msg = SignedMessage::from_bytes(bytes).map_err(|e| {
+            self.metrics.reject("malformed_message");
+            NodeError::from(e)
+        })?;
+        let opened = msg.open(&self.keys.bls_keys).map_err(|e| {
+            let e = NodeError::from(e);
+            self.metrics.reject(match e {
+                NodeError::UnknownSender(_) => "unknown_sender",
+                NodeError::BadSignature => "bad_signature",
+                _ => "malformed_message",
+            });
+            e
+        })?;
+        let from = msg.from;
+        match opened {
+            MemberMessage::Ciphertexts(encs) => {
+                let stored = self.on_ciphertexts(&encs)?;
+                Ok(serde_json::json!({ "stored": stored }))
+            }
+            MemberMessage::Proposal(p) => {
+                let vote = self.on_proposal(&p)?;
+                Ok(serde_json::json!({ "vote": hex::encode(vote.to_bytes()) }))
+            }
+            MemberMessage::Certificate(c) => {
+                self.on_certificate(&c)?;
+                Ok(serde_json::json!({ "status": "recorded" }))
+            }
+            MemberMessage::Shares(s) => {
+                if s.member != from {
+                    self.metrics.reject("bad_shares");
+                    return Err(NodeError::BadShares(format!(
+                        "member {} sent shares of member {}",
+                        from, s.member
+                    )));
+                }
+                self.on_shares(s)?;
+                Ok(serde_json::json!({ "status": "stored" }))
+            }
+            MemberMessage::Vote(_) => Err(NodeError::Unexpected("vote")),
+        }
+    }
+
+    /// Applies the vote rule; on success the intent is durable before the vote is signed.
+    pub fn on_proposal(&self, p: &Proposal) -> Result<Vote, NodeError> {
+        let _span = info_span!("slot", slot = p.batch.slot).entered();
+        p.verify(&self.keys.sequencer_keys).map_err(|_| {
+            self.metrics.reject("bad_proposal_signature");
+            NodeError::BadSignature
+        })?;
+        lock(&self.seen).insert((p.batch.slot, p.batch.commitment()), p.clone());
+        let mut guard = lock(&self.guard);
+        let intent = match guard.decide(p, |id| self.holds(id)) {
+            Ok(i) => i,
+            Err(refusal) => {
+                if let Some(ev) = refusal.evidence() {
+                    warn!("sequencer equivocation: evidence stored");
+                    self.storage.record_evidence(ev)?;
+                }
+                self.metrics.vote_refusals.fetch_add(1, Ordering::Relaxed);
+                debug!(reason = %refusal, "vote refused");
+                return Err(NodeError::Refused(refusal));
+            }
+        };
+        // Durable before the vote exists: a failed write means no vote.
+        self.storage.record_vote_intent(&intent, p)?;
+        drop(guard);
+        let vote = Vote::sign(&self.keys.signing_key, self.member(), &intent);
+        self.metrics.votes.fetch_add(1, Ordering::Relaxed);
+        debug!(commitment = %intent.commitment, "voted");
+        Ok(vote)
+    }
+
+    fn batch_for(&self, c: &OrderCertificate) -> Result<Option<Batch>, NodeError> {
+        if let Some(p) = lock(&self.seen).get(&(c.slot, c.commitment)) {
+            return Ok(Some(p.batch.clone()));
+        }
+        if let Some(b) = self.storage.certified_batch(c.slot)?
+            && b.commitment() == c.commitment
+        {
+            return Ok(Some(b));
+        }
+        Ok(self
+            .storage
+            .voted_proposal(c.slot)?
+            .map(|p| p.batch)
+            .filter(|b| b.commitment() == c.commitment))
+    }
+
+    /// Records a certificate (after [`ReleaseGuard::authorize`]) and releases shares.
+    pub fn on_certificate(&self, c: &OrderCertificate) -> Result<(), NodeError> {
+        let _span = info_span!("slot", slot = c.slot).entered();
+        let batch = self.batch_for(c)?.ok_or(NodeError::UnknownBatch(c.slot))?;
+        let auth = self.release.authorize(c, &batch).map_err(|e| {
+            self.metrics.reject("bad_certificate");
+            NodeError::BadCertificate(e.to_string())
+        })?;
+        let new = self.storage.record_certificate(c, &batch)?;
+        lock(&self.guard).on_certified(c);
+        if new {
+            self.metrics.slots_certified.fetch_add(1, Ordering::Relaxed);
+            lock(&self.certified_at).insert(c.slot, Instant::now());
+            info!(items = batch.ids.len(), commitment = %c.commitment, "certificate stored");
+        }
+        lock(&self.seen).retain(|(s, _), _| *s > c.slot);
+        self.release_shares(&auth, &batch)?;
+        self.try_open(c.slot)?;
+        Ok(())
+    }
+
+    /// Computes (or re-sends) this member's shares under an authorization. Shares exist only
+    /// through a [`ReleaseAuthorization`], which only a verified, stored certificate yields.
+    fn release_shares(&self, auth: &ReleaseAuthorization, batch: &Batch) -> Result<(), NodeError> {
+        let shares = match self.storage.own_shares(auth.slot())? {
+            Some(s) => s,
+            None => {
+                let Some(envs) = self.envelopes_for(&batch.ids)? else {
+                    warn!("envelopes missing: cannot release shares for this slot");
+                    return Ok(());
+                };
+                if !envs.iter().any(|e| e.threshold_part().is_some()) {
+                    return Ok(());
+                }
+                let s = SharesMessage::create(&mut OsRng, auth, &self.keys.key_share, &envs)
+                    .map_err(|e| NodeError::BadShares(e.to_string()))?;
+                // Durable before sent.
+                self.storage.record_own_shares(&s)?;
+                self.metrics.shares_released.fetch_add(1, Ordering::Relaxed);
+                info!(
+                    items = batch.ids.len(),
+                    "shares released (certificate stored)"
+                );
+                s
+            }
+        };
+        let msg = MemberMessage::Shares(shares).sign(&self.keys.signing_key, self.member());
+        self.broadcast(&msg);
+        Ok(())
+    }
+
+    fn on_shares(&self, s: SharesMessage) -> Result<(), NodeError> {
+        let slot = s.slot;
+        if let Some(c) = self.storage.certificate(slot)?
+            && c.commitment != s.commitment
+        {
+            self.metrics.reject("bad_shares");
+            return Err(NodeError::BadShares(format!(
+                "shares for another commitment in slot {slot}"
+            )));
+        }
+        if self.storage.record_received_shares(&s)? {
+            self.metrics.shares_received.fetch_add(1, Ordering::Relaxed);
+        }
+        self.try_open(slot)
+    }
+
+    /// Opens a certified slot once `t` share messages are at hand; stores the plaintext.
+    pub fn try_open(&self, slot: u64) -> Result<(), NodeError> {
+        let _span = info_span!("slot", slot).entered();
+        let _one = lock(&self.opening);
+        if self.storage.plaintext(slot)?.is_some() {
+            return Ok(());
+        }
+        let (Some(cert), Some(batch)) = (
+            self.storage.certificate(slot)?,
+            self.storage.certified_batch(slot)?,
+        ) else {
+            return Ok(());
+        };
+        let mut shares: Vec<SharesMessage> = self
+            .storage
+            .received_shares(slot)?
+            .into_iter()
+            .filter(|s| s.commitment == cert.commitment && s.member != self.member())
+            .collect();
+        if let Some(own) = self.storage.own_shares(slot)? {
+            shares.push(own);
+        }
+        let Some(envs) = self.envelopes_for(&batch.ids)? else {
+            return Ok(());
+        };
+        let mut opening = veil_protocol::BatchOpening::new(cert, batch.clone(), envs)
+            .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
+        if opening.needs_shares() {
+            if shares.len() < self.keys.config.t as usize {
+                return Ok(());
+            }
+            match opening.apply_shares(
+                &self.keys.threshold_key,
+                self.keys.delay_params.as_ref(),
+                &shares,
+            ) {
+                Ok(faulty) if !faulty.is_empty() => {
+                    warn!(?faulty, "invalid shares excluded")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    debug!(error = %e, "not yet combinable");
+                    return Ok(());
+                }
+            }
+        }
+        if !opening.is_complete() {
+            debug!(
+                pending = opening.pending().len(),
+                "awaiting puzzle openings"
+            );
+            return Ok(());
+        }
+        let plain = opening
+            .finish()
+            .map_err(|e| NodeError::BadShares(e.to_string()))?;
+        self.storage.record_plaintext(&plain)?;
+        self.after_plaintext(&plain);
+        Ok(())
+    }
+
+    fn after_plaintext(&self, plain: &PlaintextBatch) {
+        let now = Instant::now();
+        let m = &self.metrics;
+        m.plaintext_batches.fetch_add(1, Ordering::Relaxed);
+        let mut decrypted = 0u64;
+        {
+            let mut arrivals = lock(&self.arrivals);
+            let mut cache = lock(&self.cache);
+            for item in &plain.items {
+                if matches!(item.outcome, Outcome::Decrypted(_)) {
+                    decrypted += 1;
+                }
+                if let Some(t) = arrivals.remove(&item.id) {
+                    m.submit_to_plaintext.observe(now - t);
+                }
+                cache.remove(&item.id);
+            }
+        }
+        m.items_decrypted.fetch_add(decrypted, Ordering::Relaxed);
+        m.items_invalid
+            .fetch_add(plain.items.len() as u64 - decrypted, Ordering::Relaxed);
+        if let Some(t) = lock(&self.certified_at).remove(&plain.slot) {
+            m.batch_latency.observe(now - t);
+        }
+        info!(
+            items = plain.items.len(),
+            decrypted, "plaintext batch stored"
+        );
+        self.delivered.send_modify(|v| *v = (*v).max(plain.slot));
+    }
+
+    /// Plaintext batches deliverable in slot order from `next` (certified slots, no gaps in
+    /// delivery: stops at the first certified slot not yet opened).
+    pub fn deliverable(
+        &self,
+        mut next: u64,
+        limit: usize,
+    ) -> Result<Vec<PlaintextBatch>, NodeError> {
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(&slot) = self.storage.certified_slots(next, 1)?.first() else {
+                break;
+            };
+            let Some(p) = self.storage.plaintext(slot)? else {
+                break;
+            };
+            out.push(p);
+            next = slot + 1;
+        }
+        Ok(out)
+    }
+
+    // ---- sequencing -------------------------------------------------------------------------
+
+    /// Verifies an external sequencer's proposal and drives it to a certificate.
+    pub fn accept_external(&self, p: Proposal) -> Result<OrderCertificate, NodeError> {
+        p.verify(&self.keys.sequencer_keys).map_err(|_| {
+            self.metrics.reject("bad_proposal_signature");
+            NodeError::BadSignature
+        })?;
+        self.drive(p)
+    }
+
+    /// Sends `p` to every member, aggregates the votes, records and broadcasts the
+    /// certificate.
+    pub fn drive(&self, p: Proposal) -> Result<OrderCertificate, NodeError> {
+        let _one = lock(&self.driving);
+        let _span = info_span!("slot", slot = p.batch.slot).entered();
+        let intent = veil_protocol::VoteIntent {
+            slot: p.batch.slot,
+            parent: p.batch.parent,
+            commitment: p.batch.commitment(),
+        };
+        let quorum = self.keys.config.quorum as usize;
+        let mut builder = CertificateBuilder::new(intent, self.keys.bls_keys.clone(), quorum);
+        let mut votes = Vec::new();
+        match self.on_proposal(&p) {
+            Ok(v) => votes.push(v),
+            Err(e) => debug!(error = %e, "own vote refused"),
+        }
+        let msg = MemberMessage::Proposal(p.clone()).sign(&self.keys.signing_key, self.member());
+        let peer_votes: Vec<Option<Vote>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .others()
+                .map(|peer| s.spawn(|| self.solicit_vote(peer, &msg)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        votes.extend(peer_votes.into_iter().flatten());
+        let mut certificate = None;
+        for v in &votes {
+            match builder.add(v) {
+                Ok(Progress::Certified(c)) => {
+                    certificate = Some(c);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => warn!(member = v.member, error = %e, "vote rejected"),
+            }
+        }
+        let Some(c) = certificate else {
+            return Err(NodeError::Unavailable(format!(
+                "no quorum: {} of {quorum} votes",
+                builder.count()
+            )));
+        };
+        self.on_certificate(&c)?;
+        let cert_msg =
+            MemberMessage::Certificate(c.clone()).sign(&self.keys.signing_key, self.member());
+        std::thread::scope(|s| {
+            for peer in self.others() {
+                let (cert_msg, msg) = (&cert_msg, &msg);
+                s.spawn(move || {
+                    for _ in 0..2 {
+                        match self.client.send(&peer.url, cert_msg) {
+                            Ok(r) if r.status == 409 => {
+                                // It never saw the batch: send the proposal, then retry.
+                                let _ = self.client.send(&peer.url, msg);
+                            }
+                            _ => break,
+                        }
+                    }
+                });
+            }
+        });
+        Ok(c)
+    }
+
+    /// One member's vote on a proposal message, resolving missing envelopes and a lagging
+    /// certified tip on the way.
+    fn solicit_vote(&self, peer: &PeerConfig, msg: &SignedMessage) -> Option<Vote> {
+        for _ in 0..3 {
+            let reply = match self.client.send(&peer.url, msg) {
+                Ok(r) => r,
+                Err(e) => {
+                    debug!(peer = peer.member, error = %e, "peer unreachable");
+                    return None;
+                }
+            };
+            let json = reply.json().unwrap_or_default();
+            if reply.status == 200 {
+                let v = json["vote"]
+                    .as_str()
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|b| Vote::from_bytes(&b).ok());
+                return v;
+            }
+            match json["code"].as_str() {
+                Some("missing_envelopes") => {
+                    let ids: Vec<TxId> = json["missing"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().and_then(|s| TxId::from_hex(s).ok()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let encs: Vec<Vec<u8>> = ids
+                        .iter()
+                        .filter_map(|id| self.storage.envelope(id).ok().flatten())
+                        .map(|s| s.encoding)
+                        .collect();
+                    for chunk in encs.chunks(MAX_GOSSIP_ENVELOPES) {
+                        let m = MemberMessage::Ciphertexts(chunk.to_vec())
+                            .sign(&self.keys.signing_key, self.member());
+                        let _ = self.client.send(&peer.url, &m);
+                    }
+                }
+                Some("parent_not_certified") => {
+                    let from = json["tip_slot"].as_u64().unwrap_or(0) + 1;
+                    self.catch_up(peer, from);
+                }
+                _ => {
+                    debug!(peer = peer.member, reply = %json, "vote refused");
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// Sends a lagging member the proposals and certificates of slots from `from` on.
+    fn catch_up(&self, peer: &PeerConfig, from: u64) {
+        let Ok(slots) = self.storage.certified_slots(from, 1024) else {
+            return;
+        };
+        for slot in slots {
+            let (Ok(Some(p)), Ok(Some(c))) = (
+                self.storage.voted_proposal(slot),
+                self.storage.certificate(slot),
+            ) else {
+                warn!(
+                    slot,
+                    peer = peer.member,
+                    "cannot catch up: proposal not held"
+                );
+                return;
+            };
+            if p.batch.commitment() != c.commitment {
+                return;
+            }
+            let pm = MemberMessage::Proposal(p).sign(&self.keys.signing_key, self.member());
+            let _ = self.client.send(&peer.url, &pm);
+            let cm = MemberMessage::Certificate(c).sign(&self.keys.signing_key, self.member());
+            let _ = self.client.send(&peer.url, &cm);
+        }
+    }
+
+    /// The built-in sequencer: every `slot` proposes up to `max_batch` pending ids on top of
+    /// the last certified commitment (re-driving its own uncertified proposal first).
+    pub fn run_sequencer(self: Arc<Self>, slot_time: Duration) -> Result<(), NodeError> {
+        let me = self.keys.signing_key.public_key();
+        let id = self
+            .keys
+            .sequencer_keys
+            .iter()
+            .position(|k| *k == me)
+            .ok_or_else(|| {
+                NodeError::Malformed("built-in sequencer: own key is not a sequencer key".into())
+            })?;
+        let id = SequencerId(id as u32);
+        let mut inflight: Option<Proposal> = None;
+        while !self.stopping.load(Ordering::Relaxed) {
+            std::thread::sleep(slot_time);
+            let tip = self.storage.last_certified()?;
+            let slot = tip.slot.map_or(1, |s| s + 1);
+            let proposal = match inflight.take().filter(|p| p.batch.slot == slot) {
+                Some(p) => p,
+                None => match self
+                    .storage
+                    .voted_proposal(slot)?
+                    .filter(|p| p.batch.parent == tip.commitment && p.sequencer == id)
+                {
+                    Some(p) => p,
+                    None => {
+                        let ids = self.storage.pending(self.settings.max_batch)?;
+                        if ids.is_empty() {
+                            continue;
+                        }
+                        let batch = Batch {
+                            chain_id: self.settings.chain_id,
+                            slot,
+                            parent: tip.commitment,
+                            ids,
+                        };
+                        match Proposal::sign(&self.keys.signing_key, id, batch) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                warn!(error = %e, "cannot propose");
+                                continue;
+                            }
+                        }
+                    }
+                },
+            };
+            self.metrics.proposals.fetch_add(1, Ordering::Relaxed);
+            match self.drive(proposal.clone()) {
+                Ok(c) => debug!(slot = c.slot, "certified"),
+                Err(e) => {
+                    warn!(slot, error = %e, "proposal not certified yet; retrying");
+                    inflight = Some(proposal);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The stable code for an envelope error.
+pub fn envelope_code(e: &EnvelopeError) -> &'static str {
+    match e {
+        EnvelopeError::Codec(_)
+        | EnvelopeError::UnknownMode(_)
+        | EnvelopeError::Threshold(_)
+        | EnvelopeError::Delay(_) => "malformed_envelope",
+        EnvelopeError::WrongChain { .. } => "wrong_chain",
+        EnvelopeError::Expired { .. } => "expired",
+        EnvelopeError::DelayDisabled => "delay_disabled",
+        _ => "invalid_envelope",
+    }
+}

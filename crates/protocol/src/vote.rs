@@ -304,8 +304,12 @@ impl VoteGuard {
             by_slot: BTreeMap::new(),
             by_parent: BTreeMap::new(),
         };
+        // Intents at or below the tip are moot (the tip rule refuses those slots), as after
+        // `on_certified`.
         for i in intents {
-            g.record(i, None);
+            if tip.slot.is_none_or(|s| i.slot > s) {
+                g.record(i, None);
+            }
         }
         for p in proposals {
             let c = p.batch.commitment();

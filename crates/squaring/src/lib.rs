@@ -23,10 +23,10 @@
 //!
 //! Montgomery's method (P. L. Montgomery, "Modular multiplication without trial division",
 //! Math. Comp. 44, 1985) replaces division by `N` with division by `R`. Portable products
-//! use the coarsely integrated operand scanning (CIOS) form (on x86-64 with BMI2/ADX:
-//! full product, then reduction, both with the `MULX`/`ADX` row kernel); squares compute each off-diagonal
-//! product once, double the sum and add the diagonal, then reduce word by word (separated
-//! operand scanning) — the variants and their costs are those of Koç, Acar and Kaliski,
+//! use the coarsely integrated operand scanning (CIOS) form (on x86-64 with BMI2/ADX: full
+//! product, then reduction, both with the `MULX`/`ADX` row kernel); squares compute each
+//! off-diagonal product once, double the sum and add the diagonal, then reduce word by word
+//! (separated operand scanning) — the variants and their costs are those of Koç, Acar and Kaliski,
 //! "Analyzing and comparing Montgomery multiplication algorithms", IEEE Micro 16(3), 1996.
 //! A squaring costs `L(L+1)/2` word products plus `L²` for the reduction, against `2L²` for a
 //! general product. Results below `2N` are brought below `N` by one masked conditional
@@ -93,13 +93,22 @@
 //! # Measured (this repository's 2-core AVX-512 machine, RSA-2048, same run as GMP)
 //!
 //! `cargo run --release -p veil-squaring --example ratio` prints, per squaring, GMP's
-//! `pow_mod` next to each backend with paired timings (GMP then the candidate, each round),
-//! and the CPU features it detected. Typical medians on the shared machine (GMP ≈ 1.1–1.2 µs
-//! when the machine is quiet; every figure moves with the load of other jobs, the ratios
-//! much less): one chain, `Avx512Ifma` ≈ 0.45 µs (≈ 2.5×) and `MulxAdx` ≈ 0.73–0.78 µs
-//! (≈ 1.5×); batches (per chain), `Avx512Ifma` ≈ 0.25–0.35 µs (≈ 4–5×), `Avx512`
-//! ≈ 0.47–0.57 µs (≈ 2.1–2.4×), `Avx2` ≈ 0.6–0.85 µs (≈ 1.5–1.9×). The criterion
-//! benchmarks are `timelock/square/*` in `benches/benches/timelock.rs`.
+//! `pow_mod` next to each backend with paired timings (GMP then the candidate, each round,
+//! runs of equal length), and the CPU features it detected. Paired medians from two runs on
+//! the shared machine (absolute times move with the load of other jobs — GMP between 1.1
+//! and 2.1 µs — the ratios much less):
+//!
+//! | configuration | speed-up over GMP `pow_mod` |
+//! | --- | --- |
+//! | one chain, `Avx512Ifma` (≈ 0.42–0.45 µs) | 2.5–2.6× |
+//! | one chain, `MulxAdx` (≈ 0.72–0.74 µs) | 1.5–1.55× |
+//! | one chain, `Portable` | 0.9× |
+//! | batch of 8 / 16, `Avx512Ifma` | 4.7–4.8× / 6.1–6.2× |
+//! | batch of 8 / 16, `Avx512` | 2.0–2.1× / 2.4–2.5× |
+//! | batch of 8 / 16, `Avx2` | 1.9× / 1.9× |
+//!
+//! The criterion benchmarks are `timelock/square/*` (and `timelock/modexp/*` for the
+//! exponentiations) in `benches/benches/timelock.rs`.
 //!
 //! # Example
 //!

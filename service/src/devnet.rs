@@ -397,6 +397,7 @@ pub fn run(a: DevnetArgs) -> Result<(), String> {
             let mut next = Instant::now();
             let mut rng = OsRng;
             let mut first = true;
+            let mut posts = Vec::new();
             while !load_stop.load(Ordering::Relaxed) {
                 credit += rate as f64 / 10.0;
                 let k = credit as u64;
@@ -441,27 +442,37 @@ pub fn run(a: DevnetArgs) -> Result<(), String> {
                             s.insert(id.clone(), now);
                         }
                     }
-                    match http
-                        .post(&format!("{url}/v1/transactions/bulk"))
-                        .set("content-type", "application/octet-stream")
-                        .send_bytes(&body)
-                    {
-                        Ok(_) => {
-                            submitted.fetch_add(ids.len() as u64, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            let mut s = sent.lock().unwrap_or_else(|p| p.into_inner());
-                            for id in &ids {
-                                s.remove(id);
+                    // Posted off the generator's thread so a slow reply does not lower the
+                    // offered rate.
+                    let (http, url, sent, submitted) =
+                        (http.clone(), url.clone(), sent.clone(), submitted.clone());
+                    posts.push(std::thread::spawn(move || {
+                        match http
+                            .post(&format!("{url}/v1/transactions/bulk"))
+                            .set("content-type", "application/octet-stream")
+                            .send_bytes(&body)
+                        {
+                            Ok(_) => {
+                                submitted.fetch_add(ids.len() as u64, Ordering::Relaxed);
                             }
-                            eprintln!("devnet: submission to {url} failed: {e}");
+                            Err(e) => {
+                                let mut s = sent.lock().unwrap_or_else(|p| p.into_inner());
+                                for id in &ids {
+                                    s.remove(id);
+                                }
+                                eprintln!("devnet: submission to {url} failed: {e}");
+                            }
                         }
-                    }
+                    }));
                 }
                 next += tick;
                 if let Some(d) = next.checked_duration_since(Instant::now()) {
                     std::thread::sleep(d);
                 }
+                posts.retain(|p: &std::thread::JoinHandle<()>| !p.is_finished());
+            }
+            for p in posts {
+                let _ = p.join();
             }
             Ok(())
         })

@@ -94,6 +94,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             }
         })
     };
+    let worker = node.start_worker();
     let sequencer = (c.sequencer == SequencerMode::Builtin).then(|| {
         let node = node.clone();
         let slot = Duration::from_millis(c.slot_ms.max(1));
@@ -119,6 +120,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     })?;
     node.stopping.store(true, Ordering::Relaxed);
     let _ = gossip.join();
+    let _ = worker.join();
     if let Some(s) = sequencer {
         let _ = s.join();
     }

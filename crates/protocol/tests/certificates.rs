@@ -210,6 +210,19 @@ fn two_conflicting_certificates_need_more_than_f_equivocators() {
     assert_eq!(runs, 4 * 27);
     // The enumeration is not vacuous: many runs do certify one side.
     assert!(certified_a_or_b > 0);
+
+    // And the bound is tight: with f + 1 equivocators, one honest member on each side is
+    // enough for two conflicting certificates.
+    let byz = [0usize, 1];
+    let mut votes_a: Vec<_> = byz.iter().map(|&i| va[i].clone()).collect();
+    let mut votes_b: Vec<_> = byz.iter().map(|&i| vb[i].clone()).collect();
+    votes_a.push(va[2].clone());
+    votes_b.push(vb[3].clone());
+    for (intent, votes) in [(ia, votes_a), (ib, votes_b)] {
+        let mut b = CertificateBuilder::new(intent, c.committee.clone(), q);
+        let last = votes.iter().map(|v| b.add(v).unwrap()).last().unwrap();
+        assert!(matches!(last, Progress::Certified(_)));
+    }
 }
 
 #[test]

@@ -371,22 +371,54 @@ impl Storage {
 
     /// The stored envelope with this id.
     pub fn envelope(&self, id: &TxId) -> Result<Option<StoredEnvelope>> {
+        Ok(self.envelopes(std::slice::from_ref(id))?.pop().flatten())
+    }
+
+    /// The stored envelopes with these ids, in the given order (`None` where unknown), in
+    /// one read transaction.
+    pub fn envelopes(&self, ids: &[TxId]) -> Result<Vec<Option<StoredEnvelope>>> {
         let tx = self.read()?;
         let table = tx.open_table(ENVELOPES)?;
-        let Some(v) = table.get(id.0)? else {
-            return Ok(None);
-        };
-        let b = v.value();
-        if b.len() < 8 {
-            return Err(corrupt("envelopes", "short value"));
+        ids.iter()
+            .map(|id| {
+                let Some(v) = table.get(id.0)? else {
+                    return Ok(None);
+                };
+                let b = v.value();
+                if b.len() < 8 {
+                    return Err(corrupt("envelopes", "short value"));
+                }
+                let (seq, enc) = b.split_at(8);
+                Ok(Some(StoredEnvelope {
+                    id: *id,
+                    seq: u64::from_be_bytes(
+                        seq.try_into().map_err(|_| corrupt("envelopes", "seq"))?,
+                    ),
+                    encoding: enc.to_vec(),
+                }))
+            })
+            .collect()
+    }
+
+    /// Drops ids from the pending queue without certifying them (e.g. labels that expired);
+    /// the envelopes stay stored. Returns how many were pending.
+    pub fn remove_pending(&self, ids: &[TxId]) -> Result<usize> {
+        let tx = self.write()?;
+        let mut removed = 0;
+        {
+            let envelopes = tx.open_table(ENVELOPES)?;
+            let mut pending = tx.open_table(PENDING)?;
+            for id in ids {
+                if let Some(v) = envelopes.get(id.0)?
+                    && let Some(seq) = v.value().get(..8).and_then(|s| <[u8; 8]>::try_from(s).ok())
+                    && pending.remove(u64::from_be_bytes(seq))?.is_some()
+                {
+                    removed += 1;
+                }
+            }
         }
-        let (seq, enc) = b.split_at(8);
-        Ok(Some(StoredEnvelope {
-            id: *id,
-            // Length checked above.
-            seq: u64::from_be_bytes(seq.try_into().map_err(|_| corrupt("envelopes", "seq"))?),
-            encoding: enc.to_vec(),
-        }))
+        self.commit(tx)?;
+        Ok(removed)
     }
 
     /// Whether an envelope is stored.

@@ -277,6 +277,12 @@ fn inserts_are_idempotent() {
     assert_eq!(s.pending(10).unwrap(), vec![envs[0].id(), envs[1].id()]);
     assert_eq!(s.pending(1).unwrap(), vec![envs[0].id()]);
     assert_eq!(s.pending_count().unwrap(), 2);
+    let got = s
+        .envelopes(&[envs[1].id(), TxId([0; 32]), envs[0].id()])
+        .unwrap();
+    assert_eq!(got[0].as_ref().unwrap().encoding, envs[1].encoding());
+    assert!(got[1].is_none());
+    assert_eq!(got[2].as_ref().unwrap().seq, 0);
 
     let p = w.proposal(1, Commitment::genesis(), vec![envs[1].id()]);
     let intent = VoteGuard::new(DOMAIN).decide(&p, |_| true).unwrap();
@@ -287,6 +293,10 @@ fn inserts_are_idempotent() {
     assert!(s.record_certificate(&cert, &p.batch).unwrap());
     assert!(!s.record_certificate(&cert, &p.batch).unwrap());
     assert_eq!(s.pending(10).unwrap(), vec![envs[0].id()]);
+    // Dropping an expired id from the queue keeps the envelope.
+    assert_eq!(s.remove_pending(&[envs[0].id(), envs[1].id()]).unwrap(), 1);
+    assert_eq!(s.pending(10).unwrap(), vec![]);
+    assert!(s.has_envelope(&envs[0].id()).unwrap());
     // A certificate that does not match the batch is refused.
     let mut wrong = p.batch.clone();
     wrong.ids = vec![envs[0].id()];

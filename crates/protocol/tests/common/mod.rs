@@ -120,7 +120,7 @@ impl Committee {
     }
 
     /// A dual envelope whose committee wrap holds another data key than its payload's (both
-    /// proofs valid): the committee path must mark it invalid, the puzzle path opens it.
+    /// proofs valid): the committee path must mark it invalid, in place.
     pub fn split_dual_envelope(&mut self, msg: &[u8]) -> (TxEnvelope, PuzzleSecret) {
         let params = self.params.clone().expect("delay params");
         let (a, secret) = self.dual_ciphertext(msg);

@@ -158,6 +158,44 @@ pub fn http_post(url: &str, content_type: &str, body: &[u8]) -> Result<Reply, St
     )
 }
 
+/// `POST` over a raw socket that keeps reading the reply even when the server stops reading
+/// the body (as it should for an oversized one): headers first, then the body with write
+/// errors ignored, then the reply. `Err` if no reply arrives.
+pub fn http_post_raw(
+    base_url: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Reply, String> {
+    let addr = base_url.strip_prefix("http://").ok_or("not an http url")?;
+    let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    for chunk in body.chunks(64 * 1024) {
+        if s.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no HTTP reply ({} bytes)", raw.len()))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.as_bytes().to_vec())
+        .unwrap_or_default();
+    Ok(Reply { status, body })
+}
+
 // ---------------------------------------------------------------------------------------
 // Recording proxy
 // ---------------------------------------------------------------------------------------
@@ -175,6 +213,8 @@ pub struct Recorded {
     pub status: u16,
     /// The receiving member's reply body (JSON: a vote, a refusal, `stored`, …).
     pub reply: Vec<u8>,
+    /// Global order at which the reply came back (after `seq`).
+    pub replied: u64,
 }
 
 impl Recorded {
@@ -306,6 +346,7 @@ impl Recorder {
                 message: SignedMessage::from_bytes(&body).ok(),
                 status,
                 reply: out.clone(),
+                replied: self.seq.fetch_add(1, Ordering::SeqCst),
             });
         }
         let mut stream = stream;

@@ -181,10 +181,11 @@ fn certified_order_is_the_delivered_order() {
     assert_shares_follow_certificates(&net);
 }
 
-/// Every recorded shares message from member `m` for `(slot, commitment)` is preceded by a
-/// certificate for exactly that `(slot, commitment)`, valid at quorum, delivered to `m` —
-/// unless `m` is the built-in sequencer (member 1), which assembles the certificate itself,
-/// in which case it must have sent that certificate out first.
+/// Every recorded shares message from member `m` for `(slot, commitment)` was sent after
+/// a certificate for exactly that `(slot, commitment)` existed, as the wire shows it:
+/// either a certificate valid at quorum was delivered to `m` before, or `m` had itself
+/// collected, before, the votes of every other signer of the certificate the committee
+/// published for that slot (it is the member that aggregated it).
 fn assert_shares_follow_certificates(net: &Net) {
     let log = net.recorder.messages();
     let mut shares = 0;
@@ -192,21 +193,46 @@ fn assert_shares_follow_certificates(net: &Net) {
         let Some(MemberMessage::Shares(s)) = r.body() else {
             continue;
         };
-        let from = r.message.as_ref().expect("decoded").from;
+        let from = r.from().expect("decoded");
         shares += 1;
-        let certified_before = log.iter().filter(|c| c.seq < r.seq).any(|c| {
-            let Some(MemberMessage::Certificate(cert)) = c.body() else {
-                return false;
-            };
-            let sender = c.message.as_ref().expect("decoded").from;
-            cert.slot == s.slot
-                && cert.commitment == s.commitment
-                && cert.verify(&net.bls_keys, net.quorum).is_ok()
-                && (c.to == from || sender == from)
-        });
+        let delivered = log
+            .iter()
+            .filter(|c| c.seq < r.seq && c.to == from)
+            .any(|c| {
+                matches!(c.body(), Some(MemberMessage::Certificate(cert))
+                if cert.slot == s.slot
+                    && cert.commitment == s.commitment
+                    && cert.verify(&net.bls_keys, net.quorum).is_ok())
+            });
+        let aggregated = || {
+            let cert = net
+                .node(from)
+                .certificate(s.slot)
+                .expect("the certificate of a slot with shares is published");
+            assert_eq!(
+                cert.commitment, s.commitment,
+                "shares for the certified commitment"
+            );
+            cert.signers()
+                .signers()
+                .map(|i| i as u32 + 1)
+                .filter(|j| *j != from)
+                .all(|j| {
+                    log.iter().any(|v| {
+                        v.replied < r.seq
+                            && v.from() == Some(from)
+                            && v.to == j
+                            && v.reply_vote().is_some_and(|vote| {
+                                vote.member == j
+                                    && vote.slot == s.slot
+                                    && vote.commitment == s.commitment
+                            })
+                    })
+                })
+        };
         assert!(
-            certified_before,
-            "member {from} sent shares for slot {} before a certificate for them reached it",
+            delivered || aggregated(),
+            "member {from} sent shares for slot {} before a certificate for them existed",
             s.slot
         );
     }

@@ -56,6 +56,31 @@
 //! parent with different commitments are [`Evidence`]; the guard returns it with its
 //! refusal so the node can store and publish it.
 //!
+//! # Liveness, and what this crate does not decide
+//!
+//! The vote rule makes a member's vote for a child of its tip final: it will not vote for
+//! any other child of that parent. So a proposal that fails to certify (a member lacked an
+//! envelope, a message was lost) must be **re-proposed unchanged** — the same batch has the
+//! same commitment, and [`VoteGuard::decide`] accepts an identical proposal again — and
+//! members that refused with [`Refusal::Missing`] fetch the listed ids and vote then. A
+//! sequencer should therefore make its proposal durable before sending it. If a sequencer
+//! equivocates so that honest votes split and no side reaches the quorum, that parent is
+//! stuck: resolving it needs the rollup's own ordering (Veil does not invent a consensus
+//! protocol); the [`Evidence`] tells the operator why.
+//!
+//! Signed member messages carry no nonce: replaying one is harmless because every message
+//! kind is idempotent (the same vote, certificate, shares or envelopes again).
+//!
+//! # Deviations
+//!
+//! - Dual envelopes: `veil-timelock` exposes no puzzle-only validity check, so validation
+//!   checks a dual item's threshold proof once on its own and once more inside the batched
+//!   check (which yields the `VerifiedCiphertext` the share path needs).
+//! - Delay envelopes carry their label next to the delay ciphertext (which does not embed
+//!   one); envelope decoding needs no parameters, and delay/dual bodies are decoded against
+//!   the delay parameters only in [`validate_batch`].
+//! - The Merkle tree is RFC 6962's with Veil tags in place of its one-byte prefixes.
+//!
 //! # What is durable when
 //!
 //! - An envelope is stored durably **before** the receipt is signed and returned.

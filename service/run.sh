@@ -6,7 +6,7 @@
 # decrypted and all members agree on the certified order.
 #
 # Knobs (environment): VEIL_DEVNET_DURATION (seconds of load, default 20),
-# VEIL_DEVNET_TX_RATE (tx/s, default 200), VEIL_DEVNET_DIR (default .veil-devnet),
+# VEIL_DEVNET_TX_RATE (tx/s, default 100), VEIL_DEVNET_DIR (default .veil-devnet),
 # VEIL_PASSPHRASE (seals the devnet keys; default: the documented insecure devnet one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,6 @@ echo "run: building veil-node (release)…" >&2
 cargo build --release -p veil-node
 exec ./target/release/veil-node devnet \
   --members 4 \
-  --tx-rate "${VEIL_DEVNET_TX_RATE:-200}" \
+  --tx-rate "${VEIL_DEVNET_TX_RATE:-100}" \
   --duration "${VEIL_DEVNET_DURATION:-20}" \
   --dir "${VEIL_DEVNET_DIR:-.veil-devnet}"

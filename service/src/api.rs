@@ -116,7 +116,7 @@ type ApiResult<T> = Result<T, ApiError>;
 /// Runs `f` on the blocking pool.
 async fn blocking<T: Send + 'static>(
     node: &Arc<Node>,
-    f: impl FnOnce(&Node) -> Result<T, NodeError> + Send + 'static,
+    f: impl FnOnce(&Arc<Node>) -> Result<T, NodeError> + Send + 'static,
 ) -> ApiResult<T> {
     let node = node.clone();
     tokio::task::spawn_blocking(move || f(&node))

@@ -404,16 +404,18 @@ impl Node {
         }
     }
 
+    /// Sends to every other member without waiting (a dead peer must not stall the
+    /// caller; each send has its own timeout).
     fn broadcast(&self, msg: &SignedMessage) {
-        std::thread::scope(|s| {
-            for p in self.others() {
-                s.spawn(move || {
-                    if let Err(e) = self.client.send(&p.url, msg) {
-                        debug!(peer = p.member, error = %e, "send failed");
-                    }
-                });
-            }
-        });
+        let msg = Arc::new(msg.clone());
+        for p in self.others() {
+            let (client, msg, p) = (self.client.clone(), msg.clone(), p.clone());
+            std::thread::spawn(move || {
+                if let Err(e) = client.send(&p.url, &msg) {
+                    debug!(peer = p.member, error = %e, "send failed");
+                }
+            });
+        }
     }
 
     fn others(&self) -> impl Iterator<Item = &PeerConfig> {
@@ -729,7 +731,7 @@ impl Node {
     // ---- sequencing -------------------------------------------------------------------------
 
     /// Verifies an external sequencer's proposal and drives it to a certificate.
-    pub fn accept_external(&self, p: Proposal) -> Result<OrderCertificate, NodeError> {
+    pub fn accept_external(self: &Arc<Self>, p: Proposal) -> Result<OrderCertificate, NodeError> {
         p.verify(&self.keys.sequencer_keys).map_err(|_| {
             self.metrics.reject("bad_proposal_signature");
             NodeError::BadSignature
@@ -739,7 +741,7 @@ impl Node {
 
     /// Sends `p` to every member, aggregates the votes, records and broadcasts the
     /// certificate.
-    pub fn drive(&self, p: Proposal) -> Result<OrderCertificate, NodeError> {
+    pub fn drive(self: &Arc<Self>, p: Proposal) -> Result<OrderCertificate, NodeError> {
         let _one = lock(&self.driving);
         let _span = info_span!("slot", slot = p.batch.slot).entered();
         let intent = veil_protocol::VoteIntent {
@@ -755,26 +757,34 @@ impl Node {
             Err(e) => debug!(error = %e, "own vote refused"),
         }
         let msg = MemberMessage::Proposal(p.clone()).sign(&self.keys.signing_key, self.member());
-        let peer_votes: Vec<Option<Vote>> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .others()
-                .map(|peer| s.spawn(|| self.solicit_vote(peer, &msg)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().ok().flatten())
-                .collect()
-        });
-        votes.extend(peer_votes.into_iter().flatten());
+        // Votes are collected as they arrive; a slow or dead member does not hold up the
+        // certificate once a quorum has voted.
+        let (tx, rx) = mpsc::channel();
+        for peer in self.others() {
+            let (node, peer, msg, tx) = (self.clone(), peer.clone(), msg.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(node.solicit_vote(&peer, &msg));
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + VOTE_WAIT;
         let mut certificate = None;
-        for v in &votes {
-            match builder.add(v) {
-                Ok(Progress::Certified(c)) => {
-                    certificate = Some(c);
-                    break;
+        loop {
+            for v in votes.drain(..) {
+                match builder.add(&v) {
+                    Ok(Progress::Certified(c)) => certificate = Some(c),
+                    Ok(_) => {}
+                    Err(e) => warn!(member = v.member, error = %e, "vote rejected"),
                 }
-                Ok(_) => {}
-                Err(e) => warn!(member = v.member, error = %e, "vote rejected"),
+            }
+            if certificate.is_some() {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Some(v)) => votes.push(v),
+                Ok(None) => {}
+                Err(_) => break,
             }
         }
         let Some(c) = certificate else {
@@ -786,22 +796,22 @@ impl Node {
         self.on_certificate(&c)?;
         let cert_msg =
             MemberMessage::Certificate(c.clone()).sign(&self.keys.signing_key, self.member());
-        std::thread::scope(|s| {
-            for peer in self.others() {
-                let (cert_msg, msg) = (&cert_msg, &msg);
-                s.spawn(move || {
-                    for _ in 0..2 {
-                        match self.client.send(&peer.url, cert_msg) {
-                            Ok(r) if r.status == 409 => {
-                                // It never saw the batch: send the proposal, then retry.
-                                let _ = self.client.send(&peer.url, msg);
-                            }
-                            _ => break,
+        let (cert_msg, msg) = (Arc::new(cert_msg), Arc::new(msg));
+        for peer in self.others() {
+            let (client, peer) = (self.client.clone(), peer.clone());
+            let (cert_msg, msg) = (cert_msg.clone(), msg.clone());
+            std::thread::spawn(move || {
+                for _ in 0..2 {
+                    match client.send(&peer.url, &cert_msg) {
+                        Ok(r) if r.status == 409 => {
+                            // It never saw the batch: send the proposal, then retry.
+                            let _ = client.send(&peer.url, &msg);
                         }
+                        _ => break,
                     }
-                });
-            }
-        });
+                }
+            });
+        }
         Ok(c)
     }
 
@@ -944,6 +954,9 @@ impl Node {
         Ok(())
     }
 }
+
+/// How long a proposal driver waits for a quorum of votes.
+const VOTE_WAIT: Duration = Duration::from_secs(10);
 
 /// Background work.
 #[derive(Clone, Copy, Debug)]

@@ -57,7 +57,7 @@ impl PeerClient {
     pub fn new() -> Self {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_millis(500))
-            .timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(5))
             .build();
         Self { agent }
     }

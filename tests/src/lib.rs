@@ -261,6 +261,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Stops accepting connections (requests in flight finish).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// Everything recorded so far, in arrival order.
     pub fn messages(&self) -> Vec<Recorded> {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
@@ -357,14 +362,6 @@ impl Recorder {
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(&out);
         let _ = stream.flush();
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        if Arc::strong_count(&self.stop) == 1 {
-            self.stop.store(true, Ordering::Relaxed);
-        }
     }
 }
 
@@ -833,6 +830,7 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
+        self.recorder.stop();
         for n in &mut self.nodes {
             n.kill9();
         }

@@ -17,7 +17,19 @@ struct State {
     statuses: Vec<Option<serde_json::Value>>,
     certificate_1: u16,
     internal_messages: usize,
+    /// Counters of accepted work (rejection counters are expected to move).
+    counters: Vec<(String, Option<f64>)>,
 }
+
+const COUNTERS: [&str; 7] = [
+    "veil_submissions_total",
+    "veil_gossip_envelopes_total",
+    "veil_votes_total",
+    "veil_vote_refusals_total",
+    "veil_slots_certified_total",
+    "veil_shares_released_total",
+    "veil_plaintext_batches_total",
+];
 
 fn state(net: &Net, node: &Node, ids: &[TxId]) -> State {
     State {
@@ -25,6 +37,13 @@ fn state(net: &Net, node: &Node, ids: &[TxId]) -> State {
         statuses: ids.iter().map(|id| node.tx_status(id)).collect(),
         certificate_1: node.get("/v1/certificates/1").status,
         internal_messages: net.recorder.messages().len(),
+        counters: {
+            let m = node.metrics();
+            COUNTERS
+                .iter()
+                .map(|c| (c.to_string(), m.get(*c).copied()))
+                .collect()
+        },
     }
 }
 
@@ -242,6 +261,23 @@ fn bad_submissions_and_forged_messages_are_refused_without_state_change() {
         );
 
         let after = state(&net, n, &watched);
+        assert!(
+            before.counters.iter().all(|(_, v)| v.is_some()),
+            "member {}: the node exports its counters: {:?}",
+            n.member,
+            before.counters
+        );
+        let rejections: f64 = n
+            .metrics()
+            .iter()
+            .filter(|(k, _)| k.starts_with("veil_rejections_total"))
+            .map(|(_, v)| v)
+            .sum();
+        assert!(
+            rejections > 0.0,
+            "member {}: rejections are counted",
+            n.member
+        );
         assert_eq!(
             before, after,
             "member {}: state unchanged by refused input",

@@ -118,11 +118,14 @@ fn a_member_killed_mid_batch_keeps_its_data_and_its_word() {
     // Restart: member 3 refuses a conflicting proposal for the slot it voted on (signed by
     // a configured sequencer key, all ids held), whatever else it has learned meanwhile.
     net.restart(3);
+    // Another batch for the same slot and parent: one more envelope member 3 holds, or
+    // (if the voted batch had them all) the same envelopes reordered.
     let mut conflicting_ids = proposal_voted.batch.ids.clone();
-    conflicting_ids.reverse();
-    if conflicting_ids == proposal_voted.batch.ids {
-        conflicting_ids.pop();
+    match acknowledged.iter().find(|id| !conflicting_ids.contains(id)) {
+        Some(extra) => conflicting_ids.push(*extra),
+        None => conflicting_ids.reverse(),
     }
+    assert_ne!(conflicting_ids, proposal_voted.batch.ids);
     let conflicting = net.propose(Batch {
         chain_id: CHAIN_ID,
         slot: voted_slot,

@@ -177,8 +177,18 @@ fn certified_order_is_the_delivered_order() {
         }
     }
 
-    // No shares before a certificate.
+    // No shares before a certificate: on the wire, and in each member's own counters.
     assert_shares_follow_certificates(&net);
+    for node in &net.nodes {
+        let m = node.metrics();
+        let released = m.get("veil_shares_released_total").copied().unwrap_or(0.0);
+        let certified = m.get("veil_slots_certified_total").copied().unwrap_or(0.0);
+        assert!(
+            released >= 1.0 && released <= certified,
+            "member {}: {released} share releases for {certified} certified slots",
+            node.member
+        );
+    }
 }
 
 /// Every recorded shares message from member `m` for `(slot, commitment)` was sent after

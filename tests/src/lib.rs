@@ -17,7 +17,25 @@
 //! with a message naming what it waited for, and the member logs are printed on failure.
 //!
 //! The `veil-node` binary is located next to the test executable (`target/<profile>/`);
-//! `cargo nextest run --workspace` and `cargo test --workspace` build it first.
+//! `cargo nextest run --workspace` and `cargo test --workspace` build it first (for
+//! `-p veil-tests` alone, run `cargo build -p veil-node` before).
+//!
+//! # Why the harness writes the configurations itself
+//!
+//! `veil-node devnet` generates keys and configurations too, but always starts the members
+//! and a load; the tests need configurations it does not make: peer URLs that point at the
+//! recording proxies, an external sequencer key of the test's own, every member in
+//! `external` mode. So the harness runs the same ceremony through `veil-keygen` and writes
+//! `node.json` in the format `veil-node run` reads (`service/src/config.rs`); the member
+//! processes load and check everything exactly as in production (committee verification,
+//! sealed identity and share, safety bounds).
+//!
+//! # Running
+//!
+//! `cargo nextest run -p veil-tests` (or `bash tests/run-tests.sh` for everything).
+//! `VEIL_TEST_LOG=debug` sets the members' `RUST_LOG`; on failure the tail of every
+//! member's log is printed and the test directory is kept (always kept with
+//! `VEIL_TEST_KEEP=1`).
 #![deny(missing_docs)]
 
 use std::collections::BTreeMap;

@@ -10,7 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use veil_protocol::{MemberMessage, Outcome, PlaintextBatch, VerifyContext};
+use veil_protocol::{
+    MemberMessage, Outcome, PlaintextBatch, Receipt, ReceiptSubject, VerifyContext,
+};
 use veil_tests::{Net, NetOptions, id_of, plaintext_from_json, read_sse, wait_for};
 
 const TXS: usize = 60;
@@ -40,7 +42,13 @@ fn certified_order_is_the_delivered_order() {
             r.json()["id"].as_str(),
             Some(hex::encode(id_of(env).0).as_str())
         );
-        assert!(r.json()["receipt"].is_object(), "a receipt: {}", r.text());
+        let receipt: Receipt =
+            serde_json::from_value(r.json()["receipt"].clone()).expect("a receipt");
+        receipt
+            .verify(&net.bls_keys)
+            .expect("the receipt is the member's signature");
+        assert_eq!(receipt.member, node.member);
+        assert_eq!(receipt.subject, ReceiptSubject::Transaction(id_of(env)));
     }
     let bulk: Vec<Vec<u8>> = bulk.iter().map(|(e, _)| e.clone()).collect();
     let r = net.node(2).submit_bulk(&bulk);
@@ -53,6 +61,17 @@ fn certified_order_is_the_delivered_order() {
         .collect();
     let expected: Vec<String> = bulk.iter().map(|e| hex::encode(id_of(e).0)).collect();
     assert_eq!(ids, expected, "bulk ids in submission order");
+    let receipt: Receipt =
+        serde_json::from_value(r.json()["receipt"].clone()).expect("a bulk receipt");
+    receipt
+        .verify(&net.bls_keys)
+        .expect("the bulk receipt verifies");
+    let bulk_ids: Vec<_> = bulk.iter().map(|e| id_of(e)).collect();
+    assert_eq!(
+        receipt.subject,
+        ReceiptSubject::bulk(&bulk_ids),
+        "one receipt over the Merkle root of the ids"
+    );
 
     // Every transaction reaches `decrypted` on every member.
     for node in &net.nodes {

@@ -155,6 +155,9 @@ pub struct Node {
     delivered: watch::Sender<u64>,
     worker: Mutex<Option<mpsc::Sender<Work>>>,
     opened: Mutex<HashSet<u64>>,
+    /// Members whose shares arrived, per slot, since start (decoding stored share messages
+    /// validates every point, so the count is checked here first).
+    share_senders: Mutex<HashMap<u64, HashSet<u32>>>,
     /// Set to stop background loops.
     pub stopping: AtomicBool,
 }
@@ -199,6 +202,7 @@ impl Node {
             delivered,
             worker: Mutex::new(None),
             opened: Mutex::new(HashSet::new()),
+            share_senders: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         }))
     }
@@ -607,8 +611,13 @@ impl Node {
                 "shares for another commitment in slot {slot}"
             )));
         }
+        let member = s.member;
         if self.storage.record_received_shares(&s)? {
             self.metrics.shares_received.fetch_add(1, Ordering::Relaxed);
+            lock(&self.share_senders)
+                .entry(slot)
+                .or_default()
+                .insert(member);
             self.schedule(Work::Open(slot));
         }
         Ok(())
@@ -618,7 +627,20 @@ impl Node {
     pub fn try_open(&self, slot: u64) -> Result<(), NodeError> {
         let _span = info_span!("slot", slot).entered();
         let _one = lock(&self.opening);
-        if lock(&self.opened).contains(&slot) || self.storage.plaintext(slot)?.is_some() {
+        if lock(&self.opened).contains(&slot) {
+            return Ok(());
+        }
+        // Received shares plus our own must reach t (counted since start; after a restart
+        // the count is unknown and storage decides).
+        let t = self.keys.config.t as usize;
+        if lock(&self.share_senders)
+            .get(&slot)
+            .is_some_and(|m| m.len() + 1 < t)
+        {
+            return Ok(());
+        }
+        if self.storage.plaintext(slot)?.is_some() {
+            lock(&self.opened).insert(slot);
             return Ok(());
         }
         let (Some(cert), Some(batch)) = (
@@ -672,6 +694,7 @@ impl Node {
             .map_err(|e| NodeError::BadShares(e.to_string()))?;
         self.storage.record_plaintext(&plain)?;
         lock(&self.opened).insert(slot);
+        lock(&self.share_senders).remove(&slot);
         self.after_plaintext(&plain);
         Ok(())
     }

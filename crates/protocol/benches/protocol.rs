@@ -44,6 +44,33 @@ fn benches(c: &mut Criterion) {
         b.iter(|| refs.iter().map(|e| validate(&ctx, e)).collect::<Vec<_>>())
     });
 
+    // Breakdown of the above: envelope decoding alone, and the threshold crate's batched
+    // proof check on already-decoded ciphertexts.
+    g.bench_function("envelope_decode/n=64", |b| {
+        b.iter(|| {
+            refs.iter()
+                .map(|e| TxEnvelope::from_bytes(e).unwrap())
+                .collect::<Vec<_>>()
+        })
+    });
+    g.bench_function("threshold_ciphertext_decode/n=64", |b| {
+        b.iter(|| {
+            refs.iter()
+                .map(|e| veil_threshold::Ciphertext::from_bytes(&e[2..]).unwrap())
+                .collect::<Vec<_>>()
+        })
+    });
+    let decoded: Vec<veil_threshold::Ciphertext> = refs
+        .iter()
+        .map(|e| match TxEnvelope::from_bytes(e).unwrap() {
+            TxEnvelope::Threshold(c) => c,
+            _ => unreachable!(),
+        })
+        .collect();
+    g.bench_function("threshold_verify_batch/n=64", |b| {
+        b.iter(|| veil_threshold::verify_batch(key.public_key(), decoded.clone()))
+    });
+
     let envs: Vec<_> = validate_batch(&ctx, &refs)
         .into_iter()
         .map(Result::unwrap)

@@ -733,6 +733,18 @@ impl Storage {
         Ok(true)
     }
 
+    /// Members whose shares for `slot` are stored, ascending (keys only: no share point is
+    /// decoded, which makes this far cheaper than [`Storage::received_shares`]).
+    pub fn received_share_members(&self, slot: u64) -> Result<Vec<u32>> {
+        let tx = self.read()?;
+        let table = tx.open_table(RECEIVED_SHARES)?;
+        let mut out = Vec::new();
+        for entry in table.range((slot, 0u32)..=(slot, u32::MAX))? {
+            out.push(entry?.0.value().1);
+        }
+        Ok(out)
+    }
+
     /// Shares received for `slot`, by member.
     pub fn received_shares(&self, slot: u64) -> Result<Vec<SharesMessage>> {
         let tx = self.read()?;

@@ -188,6 +188,8 @@ fn everything_acknowledged_survives_reopening() {
     assert_eq!(s.position(&envs[3].id()).unwrap(), None);
     assert_eq!(s.own_shares(1).unwrap(), Some(shares[1].clone()));
     assert_eq!(s.received_shares(1).unwrap(), shares);
+    assert_eq!(s.received_share_members(1).unwrap(), vec![1, 2, 3]);
+    assert_eq!(s.received_share_members(0).unwrap(), Vec::<u32>::new());
     assert_eq!(s.received_shares(2).unwrap(), vec![]);
     assert_eq!(s.plaintext(1).unwrap(), Some(plaintext.clone()));
     assert_eq!(s.plaintexts_from(0, 5).unwrap(), vec![plaintext]);

@@ -158,6 +158,8 @@ pub struct Node {
     /// Members whose shares arrived, per slot, since start (decoding stored share messages
     /// validates every point, so the count is checked here first).
     share_senders: Mutex<HashMap<u64, HashSet<u32>>>,
+    /// Certified slots whose shares wait for missing envelopes.
+    awaiting_envelopes: Mutex<HashSet<u64>>,
     /// Set to stop background loops.
     pub stopping: AtomicBool,
 }
@@ -203,8 +205,24 @@ impl Node {
             worker: Mutex::new(None),
             opened: Mutex::new(HashSet::new()),
             share_senders: Mutex::new(HashMap::new()),
+            awaiting_envelopes: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
         }))
+    }
+
+    /// Queues every pending (uncertified) envelope for gossip, so envelopes that only this
+    /// member held before a restart reach the others (and the sequencer).
+    pub fn regossip_pending(&self) -> Result<usize, NodeError> {
+        let ids = self.storage.pending(usize::MAX)?;
+        let mut encs = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(e) = self.storage.envelope(id)? {
+                encs.push(e.encoding);
+            }
+        }
+        let n = encs.len();
+        lock(&self.gossip).extend(encs);
+        Ok(n)
     }
 
     /// Starts the background worker that releases shares and opens batches, so message
@@ -395,6 +413,13 @@ impl Node {
         self.metrics
             .gossiped
             .fetch_add(new as u64, Ordering::Relaxed);
+        drop((cache, arrivals));
+        if new > 0 {
+            let waiting: Vec<u64> = lock(&self.awaiting_envelopes).drain().collect();
+            for slot in waiting {
+                self.schedule(Work::Release(slot));
+            }
+        }
         Ok(new)
     }
 
@@ -578,7 +603,8 @@ impl Node {
             Some(s) => s,
             None => {
                 let Some(envs) = self.envelopes_for(&batch.ids)? else {
-                    warn!("envelopes missing: cannot release shares for this slot");
+                    warn!("envelopes missing: shares for this slot wait for them");
+                    lock(&self.awaiting_envelopes).insert(auth.slot());
                     return Ok(());
                 };
                 if !envs.iter().any(|e| e.threshold_part().is_some()) {
@@ -618,6 +644,19 @@ impl Node {
                 .entry(slot)
                 .or_default()
                 .insert(member);
+            // A member releasing shares for a slot opened here is catching up after a
+            // restart: answer with ours (stored, so released under the certificate). New
+            // shares only, so two members never ping-pong.
+            if lock(&self.opened).contains(&slot)
+                && let Some(own) = self.storage.own_shares(slot)?
+                && let Some(peer) = self.settings.peers.iter().find(|p| p.member == member)
+            {
+                let msg = MemberMessage::Shares(own).sign(&self.keys.signing_key, self.member());
+                let (client, url) = (self.client.clone(), peer.url.clone());
+                std::thread::spawn(move || {
+                    let _ = client.send(&url, &msg);
+                });
+            }
             self.schedule(Work::Open(slot));
         }
         Ok(())
@@ -820,15 +859,18 @@ impl Node {
         let cert_msg =
             MemberMessage::Certificate(c.clone()).sign(&self.keys.signing_key, self.member());
         let (cert_msg, msg) = (Arc::new(cert_msg), Arc::new(msg));
+        let ids = Arc::new(p.batch.ids.clone());
         for peer in self.others() {
-            let (client, peer) = (self.client.clone(), peer.clone());
+            let (node, peer, ids) = (self.clone(), peer.clone(), ids.clone());
             let (cert_msg, msg) = (cert_msg.clone(), msg.clone());
             std::thread::spawn(move || {
                 for _ in 0..2 {
-                    match client.send(&peer.url, &cert_msg) {
+                    match node.client.send(&peer.url, &cert_msg) {
                         Ok(r) if r.status == 409 => {
-                            // It never saw the batch: send the proposal, then retry.
-                            let _ = client.send(&peer.url, &msg);
+                            // It never saw the batch: send the envelopes and the proposal,
+                            // then retry.
+                            node.send_envelopes(&peer, &ids);
+                            let _ = node.client.send(&peer.url, &msg);
                         }
                         _ => break,
                     }
@@ -891,6 +933,20 @@ impl Node {
         None
     }
 
+    /// Sends `peer` the envelopes of `ids` this member holds.
+    fn send_envelopes(&self, peer: &PeerConfig, ids: &[TxId]) {
+        let encs: Vec<Vec<u8>> = ids
+            .iter()
+            .filter_map(|id| self.storage.envelope(id).ok().flatten())
+            .map(|e| e.encoding)
+            .collect();
+        for chunk in encs.chunks(MAX_GOSSIP_ENVELOPES) {
+            let m = MemberMessage::Ciphertexts(chunk.to_vec())
+                .sign(&self.keys.signing_key, self.member());
+            let _ = self.client.send(&peer.url, &m);
+        }
+    }
+
     /// Sends a lagging member the proposals and certificates of slots from `from` on.
     fn catch_up(&self, peer: &PeerConfig, from: u64) {
         let Ok(slots) = self.storage.certified_slots(from, 1024) else {
@@ -911,6 +967,8 @@ impl Node {
             if p.batch.commitment() != c.commitment {
                 return;
             }
+            // The envelopes first: it needs them to release its shares for the slot.
+            self.send_envelopes(peer, &p.batch.ids);
             let pm = MemberMessage::Proposal(p).sign(&self.keys.signing_key, self.member());
             let _ = self.client.send(&peer.url, &pm);
             let cm = MemberMessage::Certificate(c).sign(&self.keys.signing_key, self.member());

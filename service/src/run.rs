@@ -95,6 +95,11 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         })
     };
     let worker = node.start_worker();
+    match node.regossip_pending() {
+        Ok(0) => {}
+        Ok(n) => info!(envelopes = n, "re-gossiping pending envelopes after start"),
+        Err(e) => error!(error = %e, "cannot read pending envelopes"),
+    }
     let sequencer = (c.sequencer == SequencerMode::Builtin).then(|| {
         let node = node.clone();
         let slot = Duration::from_millis(c.slot_ms.max(1));

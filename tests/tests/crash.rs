@@ -12,9 +12,9 @@
 //! conflicting proposal for the slot it voted on is refused, and new transactions are
 //! decrypted by a committee that includes it again.
 //!
-//! `a_restarted_member_recovers_what_it_missed` (ignored: the node does not do it yet) asks
-//! more of the restart: the member also obtains the plaintext batches of the slots opened
-//! while it was down, and envelopes only it had acknowledged before the crash get ordered.
+//! `a_restarted_member_recovers_what_it_missed` asks more of the restart: the member also
+//! obtains the plaintext batches of the slots opened while it was down, and envelopes only it
+//! had acknowledged before the crash get ordered.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -218,9 +218,6 @@ fn assert_decrypted(net: &Net, m: u32, ids: &[TxId], plain: &BTreeMap<TxId, Vec<
 }
 
 #[test]
-#[ignore = "veil-node does not yet recover after a restart: no re-request of shares or \
-            plaintext batches for slots opened while the member was down (it cannot deliver \
-            them in slot order), and no re-gossip of envelopes only it held"]
 fn a_restarted_member_recovers_what_it_missed() {
     let mut net = Net::start(NetOptions::default());
     let before = net.wallet(51, 10);

@@ -247,7 +247,7 @@ fn squarings_follow_the_adversary_model() {
 /// Rewrites the fixture files from the current code: run only on a deliberate format change
 /// (`VEIL_REGENERATE_FIXTURES=1 cargo test -p veil-timelock --test params -- --ignored`).
 #[test]
-#[ignore]
+#[ignore = "rewrites the fixture files; run only on a deliberate format change"]
 fn regenerate_fixtures() {
     if std::env::var("VEIL_REGENERATE_FIXTURES").is_err() {
         return;

@@ -108,6 +108,7 @@ pub mod combine;
 pub mod h2c;
 pub mod keys;
 pub mod label;
+pub mod point;
 pub mod share;
 
 pub use certificate::{

@@ -18,18 +18,22 @@
 //! # Encoding (version 1)
 //!
 //! `0x01 ‖ index (u32 BE) ‖ m (u32 BE) ‖ Dᵢ₁ ‖ … ‖ Dᵢₘ (48 bytes each) ‖ π (128)`, with
-//! `1 ≤ m ≤ MAX_BATCH`; every point validated on decode.
+//! `1 ≤ m ≤ MAX_BATCH`; every point validated on decode. The same share messages are decoded
+//! several times in a member (on receipt, from storage, inside plaintext batches), so share
+//! points go through [`crate::point::decode_g1`], which remembers encodings it has already
+//! validated.
 
 use ark_bls12_381::{G1Affine, G1Projective};
 use ark_ec::CurveGroup;
 use rand_core::{CryptoRng, RngCore};
 use thiserror::Error;
-use veil_circuits::dleq::{self, DleqProof, G1_LEN, ct, g1_from_bytes, g1_to_bytes};
+use veil_circuits::dleq::{self, DleqProof, G1_LEN, ct, g1_to_bytes};
 use veil_domain::threshold as tags;
 
 use crate::ciphertext::VerifiedCiphertext;
 use crate::h2c::{generator, generator_table};
 use crate::keys::{KeyShare, ThresholdKey};
+use crate::point::{decode_g1, remember_g1};
 
 /// Largest number of ciphertexts in one batch of shares.
 pub const MAX_BATCH: usize = 1 << 16;
@@ -115,6 +119,9 @@ impl ShareBatch {
         let us: Vec<G1Affine> = ciphertexts.iter().map(|c| *c.ciphertext().u()).collect();
         let d: Vec<G1Projective> = ct::mul_many_g1(&us, s);
         let shares = G1Projective::normalize_batch(&d);
+        // Multiples of validated points: in the subgroup by construction, so decoding them
+        // again (from storage, or inside a plaintext batch) is a table lookup.
+        remember_g1(&shares);
         let vk = generator_table().mul(s).into_affine();
         let proof = dleq::prove_batched(
             rng,
@@ -232,7 +239,7 @@ impl ShareBatch {
         let body = &bytes[9..9 + G1_LEN * m];
         let shares = body
             .chunks_exact(G1_LEN)
-            .map(g1_from_bytes)
+            .map(decode_g1)
             .collect::<Option<Vec<_>>>()
             .ok_or(ShareError::Malformed { what: "share" })?;
         let proof = DleqProof::from_bytes(&bytes[9 + G1_LEN * m..])

@@ -31,6 +31,8 @@ pub const SUBMIT_LIMIT: usize = 2 * MAX_ENVELOPE + 1024;
 pub const BULK_LIMIT: usize = 32 * 1024 * 1024;
 /// Body limit of `POST /v1/sequencer/proposals`.
 pub const PROPOSAL_LIMIT: usize = 2 * (MAX_BATCH_IDS * 32 + 4096) + 1024;
+/// Body limit of `POST /v1/reveal` (a reveal is a few hundred bytes; hex doubles it).
+pub const REVEAL_LIMIT: usize = 8 * 1024;
 /// Body limit of routes that take no body.
 pub const EMPTY_LIMIT: usize = 1024;
 
@@ -97,6 +99,11 @@ impl From<NodeError> for ApiError {
             NodeError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             NodeError::Storage(_) => (S::INTERNAL_SERVER_ERROR, "storage"),
             NodeError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable"),
+            NodeError::DelayDisabled => (S::NOT_FOUND, "delay_disabled"),
+            NodeError::NotPuzzle(_) => (S::BAD_REQUEST, "not_a_puzzle"),
+            NodeError::NotCertified(_) => (S::CONFLICT, "not_certified"),
+            NodeError::BadReveal(_) => (S::UNPROCESSABLE_ENTITY, "bad_reveal"),
+            NodeError::AlreadySettled(_) => (S::CONFLICT, "already_settled"),
         };
         ApiError::new(status, code, message)
     }
@@ -146,6 +153,11 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/certificates/{slot}", get(certificate).layer(small()))
         .route("/v1/batches/{slot}", get(batch).layer(small()))
         .route("/v1/stream", get(stream).layer(small()))
+        .route(
+            "/v1/reveal",
+            post(reveal).layer(DefaultBodyLimit::max(REVEAL_LIMIT)),
+        )
+        .route("/v1/evidence", get(evidence).layer(small()))
         .route(
             "/v1/sequencer/proposals",
             post(proposal).layer(DefaultBodyLimit::max(PROPOSAL_LIMIT)),
@@ -285,9 +297,13 @@ async fn transaction(
                 },
                 None => "ordered",
             };
-            return Ok(axum::Json(json!({
+            let mut v = json!({
                 "id": id.to_hex(), "status": status, "slot": pos.slot, "index": pos.index
-            })));
+            });
+            if let Some(r) = n.storage.forwarded(&id)? {
+                v["forwarding"] = crate::forward::result_json(&r);
+            }
+            return Ok(axum::Json(v));
         }
         if n.storage.has_envelope(&id)? {
             return Ok(axum::Json(
@@ -403,6 +419,68 @@ async fn stream(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RevealBody {
+    id: String,
+    reveal: String,
+}
+
+async fn reveal(
+    State(node): State<Arc<Node>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<axum::Json<Value>> {
+    let body = body.map_err(|r| {
+        node.metrics.reject("too_large");
+        body_error(r)
+    })?;
+    let malformed = |e: String| {
+        node.metrics.reject("malformed");
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", e)
+    };
+    let parsed: RevealBody = serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+    let id = TxId::from_hex(&parsed.id).map_err(|e| malformed(format!("id: {e}")))?;
+    let bytes = hex::decode(&parsed.reveal).map_err(|e| malformed(format!("reveal: {e}")))?;
+    let (slot, index) = blocking(&node, move |n| n.reveal(id, bytes)).await?;
+    Ok(axum::Json(
+        json!({ "id": id.to_hex(), "status": "stored", "slot": slot, "index": index }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceQuery {
+    slot: Option<u64>,
+}
+
+async fn evidence(
+    State(node): State<Arc<Node>>,
+    q: Result<Query<EvidenceQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<Value>> {
+    let Query(q) =
+        q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()))?;
+    let all = blocking(&node, |n| Ok(n.storage.evidence()?)).await?;
+    let items: Vec<Value> = all
+        .iter()
+        .filter(|e| {
+            q.slot
+                .is_none_or(|s| e.first.batch.slot == s || e.second.batch.slot == s)
+        })
+        .map(|e| {
+            json!({
+                "sequencer": e.first.sequencer,
+                "slots": [e.first.batch.slot, e.second.batch.slot],
+                "parent": e.first.batch.parent,
+                "commitments": [e.first.batch.commitment(), e.second.batch.commitment()],
+                "first": hex::encode(e.first.to_bytes()),
+                "second": hex::encode(e.second.to_bytes()),
+                "binary": hex::encode(e.to_bytes()),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "evidence": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProposalBody {
     proposal: String,
 }
@@ -476,6 +554,13 @@ pub fn openapi_doc() -> Value {
             "/v1/stream": { "get": { "summary": "server-sent events, one `batch` event per plaintext batch in slot order",
                 "parameters": [{ "name": "from", "in": "query", "required": false, "schema": { "type": "integer" } }],
                 "responses": { "200": { "description": "text/event-stream" } } } },
+            "/v1/reveal": { "post": { "summary": "a sender reveals the puzzle exponent of a certified delay or dual item; checked against the ciphertext, stored durably, passed on to every member",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["id", "reveal"],
+                    "properties": { "id": { "type": "string" }, "reveal": { "type": "string", "description": "hex PuzzleReveal encoding" } } } } } },
+                "responses": { "200": ok("id, slot, index"), "400": err, "404": err, "409": err, "413": err, "422": err } } },
+            "/v1/evidence": { "get": { "summary": "sequencer equivocation evidence (both signed proposals, binary hex)",
+                "parameters": [{ "name": "slot", "in": "query", "required": false, "schema": { "type": "integer" } }],
+                "responses": { "200": ok("evidence list"), "400": err } } },
             "/v1/sequencer/proposals": { "post": { "summary": "an external sequencer's signed proposal (hex)",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": { "proposal": { "type": "string" } } } } } },
                 "responses": { "200": ok("the order certificate"), "400": err, "401": err, "503": err } } },

@@ -86,6 +86,65 @@ pub struct NodeConfig {
     /// Delay parameters (JSON); absent: delay and dual envelopes are refused.
     #[serde(default)]
     pub delay_params: Option<PathBuf>,
+    /// The puzzle solver (delay and dual items); defaults apply when absent.
+    #[serde(default)]
+    pub solver: SolverConfig,
+    /// Forwarding of delivered plaintext to an Ethereum JSON-RPC endpoint; off when absent.
+    #[serde(default)]
+    pub forward: Option<ForwardConfig>,
+}
+
+/// `solver` in `node.json`: when this member solves puzzles of certified items itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SolverConfig {
+    /// Solve delay-only items of certified slots (default on; the only path besides a
+    /// reveal).
+    pub enabled: bool,
+    /// How long after certification a dual item's puzzle is started, in milliseconds
+    /// (default 5000): the committee's shares normally open it well before, and a dual
+    /// puzzle solved for nothing costs `T` squarings of a core.
+    pub dual_grace_ms: u64,
+}
+
+impl Default for SolverConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dual_grace_ms: 5_000,
+        }
+    }
+}
+
+/// `forward` in `node.json`: send each delivered, decrypted item in certified order to an
+/// Ethereum JSON-RPC endpoint as `eth_sendRawTransaction`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardConfig {
+    /// The endpoint, e.g. `http://127.0.0.1:8545`.
+    pub rpc_url: String,
+    /// Which member forwards (default 1); the others ignore this section, so every member
+    /// may carry the same one.
+    #[serde(default = "default_forward_member")]
+    pub member: u32,
+    /// Per-request timeout in milliseconds (default 5000).
+    #[serde(default = "default_forward_timeout")]
+    pub timeout_ms: u64,
+    /// Largest retry back-off after a transport error, in milliseconds (default 5000).
+    #[serde(default = "default_forward_backoff")]
+    pub max_backoff_ms: u64,
+}
+
+fn default_forward_member() -> u32 {
+    1
+}
+
+fn default_forward_timeout() -> u64 {
+    5_000
+}
+
+fn default_forward_backoff() -> u64 {
+    5_000
 }
 
 /// Why a node cannot start.

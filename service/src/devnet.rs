@@ -316,6 +316,8 @@ pub fn run(a: DevnetArgs) -> Result<(), String> {
             slot_ms: a.slot_ms,
             max_batch: a.max_batch,
             delay_params: None,
+            solver: Default::default(),
+            forward: None,
         };
         let path = d.join("node.json");
         std::fs::write(&path, serde_json::to_string_pretty(&cfg).map_err(err)?).map_err(err)?;

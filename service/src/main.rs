@@ -17,10 +17,14 @@ mod api;
 mod config;
 mod delay;
 mod devnet;
+#[cfg(test)]
+mod fake_rpc;
+mod forward;
 mod metrics;
 mod node;
 mod peer;
 mod run;
+mod solver;
 #[cfg(test)]
 mod tests;
 

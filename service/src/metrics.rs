@@ -81,6 +81,32 @@ pub struct Metrics {
     pub batch_latency: Histogram,
     /// Arrival at this node → plaintext latency, per item.
     pub submit_to_plaintext: Histogram,
+    /// Forwarding to an Ethereum endpoint.
+    pub forward: crate::forward::ForwardMetrics,
+    /// The puzzle solver and reveals.
+    pub solver: SolverMetrics,
+}
+
+/// Counters of the puzzle solver and of reveals.
+#[derive(Default)]
+pub struct SolverMetrics {
+    /// Solver jobs started (one per slot and mode; a job solves its puzzles in parallel
+    /// lanes).
+    pub jobs: AtomicU64,
+    /// Puzzles the solver opened (each stored with its Wesolowski proof).
+    pub solved: AtomicU64,
+    /// Solver jobs cancelled because every puzzle in them was settled another way.
+    pub cancelled: AtomicU64,
+    /// Squarings done by the solver (all lanes of a job count once: they run together).
+    pub squarings: AtomicU64,
+    /// Puzzles in the running job (0 when idle).
+    pub active_lanes: AtomicU64,
+    /// Squarings done in the running job.
+    pub job_done: AtomicU64,
+    /// Squarings the running job needs (`T`).
+    pub job_target: AtomicU64,
+    /// Reveals accepted and stored.
+    pub reveals: AtomicU64,
 }
 
 impl Metrics {
@@ -94,7 +120,9 @@ impl Metrics {
     /// The text exposition.
     pub fn render(&self, member: u32, last_certified: u64) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 12] = [
+        let member_gauge = AtomicU64::new(u64::from(member));
+        let (fw, sv) = (&self.forward, &self.solver);
+        let counters: [(&str, &str, &AtomicU64); 25] = [
             (
                 "veil_submissions_total",
                 "envelopes accepted through the API",
@@ -150,10 +178,71 @@ impl Metrics {
                 "proposals made by the built-in sequencer",
                 &self.proposals,
             ),
+            ("veil_member", "this member's index", &member_gauge),
             (
-                "veil_member",
-                "this member's index",
-                &AtomicU64::new(u64::from(member)),
+                "veil_forward_accepted_total",
+                "forwarded items the endpoint accepted",
+                &fw.accepted,
+            ),
+            (
+                "veil_forward_rejected_total",
+                "forwarded items refused by the endpoint (recorded, not retried)",
+                &fw.rejected,
+            ),
+            (
+                "veil_forward_skipped_invalid_total",
+                "invalid items never forwarded",
+                &fw.skipped_invalid,
+            ),
+            (
+                "veil_forward_transport_errors_total",
+                "forwarding transport failures (retried)",
+                &fw.transport_errors,
+            ),
+            (
+                "veil_forward_cursor_slot",
+                "slot the forwarder is at",
+                &fw.cursor_slot,
+            ),
+            (
+                "veil_solver_jobs_total",
+                "puzzle solver jobs started",
+                &sv.jobs,
+            ),
+            (
+                "veil_solver_solved_total",
+                "puzzles opened by the solver",
+                &sv.solved,
+            ),
+            (
+                "veil_solver_cancelled_total",
+                "solver jobs cancelled (settled by reveal or shares)",
+                &sv.cancelled,
+            ),
+            (
+                "veil_solver_squarings_total",
+                "sequential squarings done by the solver",
+                &sv.squarings,
+            ),
+            (
+                "veil_solver_active_lanes",
+                "puzzles in the running solver job",
+                &sv.active_lanes,
+            ),
+            (
+                "veil_solver_job_done",
+                "squarings done in the running solver job",
+                &sv.job_done,
+            ),
+            (
+                "veil_solver_job_target",
+                "squarings the running solver job needs",
+                &sv.job_target,
+            ),
+            (
+                "veil_reveals_total",
+                "puzzle reveals accepted and stored",
+                &sv.reveals,
             ),
         ];
         for (name, help, v) in counters {

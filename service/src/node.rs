@@ -29,9 +29,27 @@
 //!   is combined in certified order (bad shares excluded by the combiner), the plaintext batch
 //!   stored, and the stream notified.
 //!
-//! Not done here yet: delay-only items are settled only by reveals or the solver, which the
-//! node does not run; the configuration therefore leaves delay mode off unless delay
-//! parameters are given, and batches with delay-only items wait for a settlement path.
+//! - **Puzzles** (delay and dual items, when delay parameters are configured): after
+//!   certification the slot's puzzles are queued for the solver thread ([`crate::solver`]):
+//!   delay-only items at once, dual items after a grace period. A sender may instead reveal
+//!   the puzzle exponent ([`Node::reveal`], `POST /v1/reveal`): it is checked against the
+//!   ciphertext (two fixed-base exponentiations), stored durably, and passed on to every
+//!   other member. A stored reveal or solution settles the item in [`Node::try_open`]; a
+//!   dual item opens by whichever of shares, solution or reveal is there first. The slot's
+//!   plaintext batch is stored — and so delivered, in slot order — once every item is
+//!   settled.
+//!
+//! # Why reveals are passed on between members
+//!
+//! Every member must settle every item to store (and serve, and stream) the slot's
+//! plaintext; a sender typically reaches one member. Without passing the reveal on, the
+//! other members would spend `T` squarings each on a puzzle whose key is already public. A
+//! reveal authenticates itself (it opens exactly this puzzle: `g^a = ±o`), so it travels
+//! over the public route and needs no member signature; a member that has not yet stored
+//! the certificate answers `not_certified` and the sender retries for a while.
+//!
+//! Every ciphertext id gets a `tx` span (`id = …`) around its admission, reveal, solving
+//! and forwarding, inside the `slot` span where there is one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,13 +66,14 @@ use veil_protocol::{
     Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError,
     OrderCertificate, Outcome, PlaintextBatch, Progress, Proposal, Receipt, ReceiptSubject,
     Refusal, ReleaseAuthorization, ReleaseGuard, SequencerId, SharesMessage, SignedMessage, TxId,
-    ValidatedEnvelope, ValidationContext, Vote, VoteGuard, validate_batch,
+    ValidatedBody, ValidatedEnvelope, ValidationContext, Vote, VoteGuard, validate_batch,
 };
 use veil_storage::{Storage, StorageError};
 
-use crate::config::{MemberKeys, PeerConfig};
+use crate::config::{MemberKeys, PeerConfig, SolverConfig};
 use crate::metrics::Metrics;
 use crate::peer::PeerClient;
+use crate::solver::{Job, SolverQueue};
 
 /// Why the node refused a request. The API maps each to a status and a stable code.
 #[derive(Debug, Error)]
@@ -106,6 +125,22 @@ pub enum NodeError {
     /// Not enough members answered.
     #[error("{0}")]
     Unavailable(String),
+    /// Delay mode is off (no delay parameters configured).
+    #[error("delay mode not enabled")]
+    DelayDisabled,
+    /// A reveal for an item that has no puzzle (a threshold-only envelope).
+    #[error("transaction {0} has no time-lock puzzle")]
+    NotPuzzle(TxId),
+    /// A reveal for an item not yet in a certified batch here: revealing before the order
+    /// is fixed would expose it, so it is refused.
+    #[error("transaction {0} is not certified yet")]
+    NotCertified(TxId),
+    /// A reveal that does not open the item's puzzle.
+    #[error("reveal does not open the puzzle of {0}")]
+    BadReveal(TxId),
+    /// The item is already settled; nothing changed.
+    #[error("transaction {0} already settled")]
+    AlreadySettled(TxId),
 }
 
 impl From<MessageError> for NodeError {
@@ -130,6 +165,8 @@ pub struct NodeSettings {
     pub peers: Vec<PeerConfig>,
     /// Largest batch proposed.
     pub max_batch: usize,
+    /// The puzzle solver.
+    pub solver: SolverConfig,
 }
 
 /// One committee member's running state. Shared behind an `Arc`.
@@ -160,6 +197,13 @@ pub struct Node {
     share_senders: Mutex<HashMap<u64, HashSet<u32>>>,
     /// Certified slots whose shares wait for missing envelopes.
     awaiting_envelopes: Mutex<HashSet<u64>>,
+    /// Work for the solver thread.
+    pub solver_queue: SolverQueue,
+    /// Slots whose puzzles were queued (once per process).
+    puzzles_queued: Mutex<HashSet<u64>>,
+    /// Per slot with puzzle items, the positions still unsettled after the last opening
+    /// attempt (the solver skips the others).
+    unsettled: Mutex<HashMap<u64, HashSet<usize>>>,
     /// Set to stop background loops.
     pub stopping: AtomicBool,
 }
@@ -206,6 +250,9 @@ impl Node {
             opened: Mutex::new(HashSet::new()),
             share_senders: Mutex::new(HashMap::new()),
             awaiting_envelopes: Mutex::new(HashSet::new()),
+            solver_queue: SolverQueue::default(),
+            puzzles_queued: Mutex::new(HashSet::new()),
+            unsettled: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         }))
     }
@@ -273,7 +320,182 @@ impl Node {
             .authorize(&c, &batch)
             .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
         self.release_shares(&auth, &batch)?;
+        if let Some(envs) = self.envelopes_for(&batch.ids)? {
+            self.queue_puzzles(slot, &envs);
+        }
         self.try_open(slot)
+    }
+
+    /// Queues the solver for the puzzles of a certified slot (once per process): delay-only
+    /// items now, dual items after the grace period.
+    fn queue_puzzles(&self, slot: u64, envs: &[ValidatedEnvelope]) {
+        if self.keys.delay_params.is_none() || !self.settings.solver.enabled {
+            return;
+        }
+        let (mut delay, mut dual) = (Vec::new(), Vec::new());
+        for (i, e) in envs.iter().enumerate() {
+            match e.body() {
+                ValidatedBody::Delay { .. } => delay.push((i, e.id())),
+                ValidatedBody::Dual { .. } => dual.push((i, e.id())),
+                ValidatedBody::Threshold(_) => {}
+            }
+        }
+        if (delay.is_empty() && dual.is_empty()) || !lock(&self.puzzles_queued).insert(slot) {
+            return;
+        }
+        let now = Instant::now();
+        if !delay.is_empty() {
+            debug!(
+                slot,
+                puzzles = delay.len(),
+                "delay puzzles queued for the solver"
+            );
+            self.solver_queue.push(Job {
+                slot,
+                items: delay,
+                not_before: now,
+            });
+        }
+        if !dual.is_empty() {
+            self.solver_queue.push(Job {
+                slot,
+                items: dual,
+                not_before: now + Duration::from_millis(self.settings.solver.dual_grace_ms),
+            });
+        }
+    }
+
+    /// Whether item `index` (`id`) of `slot` still needs a puzzle opening: the slot is not
+    /// opened, no reveal or solution is stored for it, and the last opening attempt left it
+    /// unsettled (or none was made yet).
+    pub fn puzzle_needed(&self, slot: u64, index: usize, id: &TxId) -> bool {
+        if lock(&self.opened).contains(&slot) {
+            return false;
+        }
+        if let Some(u) = lock(&self.unsettled).get(&slot)
+            && !u.contains(&index)
+        {
+            return false;
+        }
+        match self.storage.opening(id) {
+            Ok(Some(_)) => false,
+            Ok(None) => !matches!(self.storage.has_plaintext(slot), Ok(true)),
+            Err(_) => true,
+        }
+    }
+
+    /// A puzzle opening of `slot` was stored: try to open it.
+    pub fn puzzles_settled(&self, slot: u64) {
+        self.schedule(Work::Open(slot));
+    }
+
+    /// Envelopes for `ids` in order (validated), `None` if one is not held.
+    pub fn envelopes_for_ids(
+        &self,
+        ids: &[TxId],
+    ) -> Result<Option<Vec<ValidatedEnvelope>>, NodeError> {
+        self.envelopes_for(ids)
+    }
+
+    /// Re-queues the work of every certified slot without a plaintext batch (after a
+    /// restart): shares are re-sent, puzzles re-queued, the slot opened when it can be.
+    pub fn resume(&self) -> Result<usize, NodeError> {
+        let mut from = 1;
+        let mut n = 0;
+        loop {
+            let slots = self.storage.certified_slots(from, 1024)?;
+            let Some(&last) = slots.last() else {
+                return Ok(n);
+            };
+            for slot in slots {
+                if !self.storage.has_plaintext(slot)? {
+                    n += 1;
+                    self.schedule(Work::Release(slot));
+                }
+            }
+            from = last + 1;
+        }
+    }
+
+    /// Checks a sender's reveal of item `id`'s puzzle exponent, stores it durably, and
+    /// settles the item. Returns the item's (slot, index). A reveal that does not open the
+    /// puzzle changes nothing.
+    pub fn reveal(&self, id: TxId, reveal: Vec<u8>) -> Result<(u64, u32), NodeError> {
+        let _span = info_span!("tx", id = %id).entered();
+        let params = self
+            .keys
+            .delay_params
+            .as_ref()
+            .ok_or(NodeError::DelayDisabled)?;
+        let Some(pos) = self.storage.position(&id)? else {
+            if self.storage.has_envelope(&id)? {
+                self.metrics.reject("not_certified");
+                return Err(NodeError::NotCertified(id));
+            }
+            return Err(NodeError::NotFound("transaction"));
+        };
+        let envs = self
+            .envelopes_for(&[id])?
+            .ok_or(NodeError::NotFound("transaction"))?;
+        let env = &envs[0];
+        if matches!(env.body(), ValidatedBody::Threshold(_)) {
+            self.metrics.reject("not_a_puzzle");
+            return Err(NodeError::NotPuzzle(id));
+        }
+        if self.storage.opening(&id)?.is_some() || self.storage.has_plaintext(pos.slot)? {
+            return Err(NodeError::AlreadySettled(id));
+        }
+        let opening = veil_protocol::Opening::Reveal(reveal);
+        // Checks g^a = ±o (and decrypts; a payload that fails to decrypt under the correct
+        // key will mark the item invalid, which is the sender's own doing).
+        veil_protocol::plaintext::open_with_puzzle(pos.index as usize, env, params, &opening)
+            .map_err(|_| {
+                self.metrics.reject("bad_reveal");
+                NodeError::BadReveal(id)
+            })?;
+        if !self.storage.record_opening(&id, &opening)? {
+            return Err(NodeError::AlreadySettled(id));
+        }
+        self.metrics.solver.reveals.fetch_add(1, Ordering::Relaxed);
+        info!(slot = pos.slot, index = pos.index, "reveal stored");
+        if let veil_protocol::Opening::Reveal(bytes) = opening {
+            self.pass_on_reveal(id, bytes);
+        }
+        self.schedule(Work::Open(pos.slot));
+        Ok((pos.slot, pos.index))
+    }
+
+    /// Sends a verified reveal to every other member's public reveal route, retrying while
+    /// a member has not yet stored the certificate (about 30 s at most).
+    fn pass_on_reveal(&self, id: TxId, reveal: Vec<u8>) {
+        let body =
+            serde_json::json!({ "id": id.to_hex(), "reveal": hex::encode(&reveal) }).to_string();
+        for peer in self.others() {
+            let (url, body) = (format!("{}/v1/reveal", peer.url), body.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(5))
+                    .build();
+                for attempt in 0..30 {
+                    let r = agent
+                        .post(&url)
+                        .set("content-type", "application/json")
+                        .send_string(&body);
+                    let retry = match r {
+                        Ok(_) => false,
+                        Err(ureq::Error::Status(409, resp)) => resp
+                            .into_string()
+                            .is_ok_and(|t| t.contains("not_certified")),
+                        Err(ureq::Error::Status(..)) => false,
+                        Err(_) => attempt < 5,
+                    };
+                    if !retry {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
     }
 
     /// This member's index.
@@ -672,13 +894,14 @@ impl Node {
         // Received shares plus our own must reach t (counted since start; after a restart
         // the count is unknown and storage decides).
         let t = self.keys.config.t as usize;
-        if lock(&self.share_senders)
-            .get(&slot)
-            .is_some_and(|m| m.len() + 1 < t)
+        if !lock(&self.unsettled).contains_key(&slot)
+            && lock(&self.share_senders)
+                .get(&slot)
+                .is_some_and(|m| m.len() + 1 < t)
         {
             return Ok(());
         }
-        if self.storage.plaintext(slot)?.is_some() {
+        if self.storage.has_plaintext(slot)? {
             lock(&self.opened).insert(slot);
             return Ok(());
         }
@@ -700,12 +923,10 @@ impl Node {
         let Some(envs) = self.envelopes_for(&batch.ids)? else {
             return Ok(());
         };
+        self.queue_puzzles(slot, &envs);
         let mut opening = veil_protocol::BatchOpening::new(cert, batch.clone(), envs)
             .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
-        if opening.needs_shares() {
-            if shares.len() < self.keys.config.t as usize {
-                return Ok(());
-            }
+        if opening.needs_shares() && shares.len() >= t {
             match opening.apply_shares(
                 &self.keys.threshold_key,
                 self.keys.delay_params.as_ref(),
@@ -715,17 +936,27 @@ impl Node {
                     warn!(?faulty, "invalid shares excluded")
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    debug!(error = %e, "not yet combinable");
-                    return Ok(());
+                Err(e) => debug!(error = %e, "not yet combinable"),
+            }
+        }
+        if let Some(params) = self.keys.delay_params.as_ref() {
+            for i in opening.pending() {
+                let id = batch.ids[i];
+                if let Some(o) = self.storage.opening(&id)? {
+                    let _tx = info_span!("tx", %id).entered();
+                    match opening.settle_puzzle(i, params, o) {
+                        Ok(()) => debug!(index = i, "settled by puzzle opening"),
+                        Err(e) => warn!(index = i, error = %e, "stored opening refused"),
+                    }
                 }
             }
         }
         if !opening.is_complete() {
-            debug!(
-                pending = opening.pending().len(),
-                "awaiting puzzle openings"
-            );
+            let pending = opening.pending();
+            debug!(pending = pending.len(), "items not settled yet");
+            if self.keys.delay_params.is_some() {
+                lock(&self.unsettled).insert(slot, pending.into_iter().collect());
+            }
             return Ok(());
         }
         let plain = opening
@@ -734,6 +965,7 @@ impl Node {
         self.storage.record_plaintext(&plain)?;
         lock(&self.opened).insert(slot);
         lock(&self.share_senders).remove(&slot);
+        lock(&self.unsettled).remove(&slot);
         self.after_plaintext(&plain);
         Ok(())
     }

@@ -61,6 +61,7 @@ pub fn build_node(c: &NodeConfig, passphrase: &[u8]) -> Result<Arc<Node>, String
         label_chain_ids,
         peers: c.peers.clone(),
         max_batch: c.max_batch,
+        solver: c.solver.clone(),
     };
     Node::new(settings, keys, storage).map_err(|e| e.to_string())
 }
@@ -100,6 +101,30 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         Ok(n) => info!(envelopes = n, "re-gossiping pending envelopes after start"),
         Err(e) => error!(error = %e, "cannot read pending envelopes"),
     }
+    match node.resume() {
+        Ok(0) => {}
+        Ok(n) => info!(slots = n, "resuming certified slots not yet opened"),
+        Err(e) => error!(error = %e, "cannot read certified slots"),
+    }
+    let solver = node.keys.delay_params.is_some().then(|| {
+        let node = node.clone();
+        std::thread::Builder::new()
+            .name("veil-solver".into())
+            .spawn(move || crate::solver::run(node))
+    });
+    let forwarder = c
+        .forward
+        .clone()
+        .filter(|f| f.member == node.member())
+        .map(|f| {
+            let node = node.clone();
+            std::thread::Builder::new()
+                .name("veil-forwarder".into())
+                .spawn(move || {
+                    crate::forward::Forwarder::new(&f, &*node, &node.storage, &node.metrics.forward)
+                        .run(&node.stopping)
+                })
+        });
     let sequencer = (c.sequencer == SequencerMode::Builtin).then(|| {
         let node = node.clone();
         let slot = Duration::from_millis(c.slot_ms.max(1));
@@ -126,6 +151,9 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     node.stopping.store(true, Ordering::Relaxed);
     let _ = gossip.join();
     let _ = worker.join();
+    for t in [solver, forwarder].into_iter().flatten().flatten() {
+        let _ = t.join();
+    }
     if let Some(s) = sequencer {
         let _ = s.join();
     }

@@ -66,6 +66,8 @@ fn fixture(name: &str, n: u32) -> Fixture {
                 slot_ms: 100,
                 max_batch: 64,
                 delay_params: None,
+                solver: Default::default(),
+                forward: None,
             }
         })
         .collect();

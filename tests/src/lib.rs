@@ -411,6 +411,15 @@ pub struct NetOptions {
     pub max_batch: usize,
     /// Seed of the ceremony and of the external sequencer key.
     pub seed: u64,
+    /// Forward delivered plaintext to this Ethereum JSON-RPC endpoint (`forward.rpc_url`
+    /// in every member's `node.json`; the forwarding member is [`NetOptions::forward_member`]).
+    pub forward_rpc: Option<String>,
+    /// The member that forwards (default 1).
+    pub forward_member: u32,
+    /// Delay parameters (a JSON file, `DelayParams::to_json`) for delay and dual mode.
+    pub delay_params: Option<PathBuf>,
+    /// Milliseconds after certification before a dual item's puzzle is solved.
+    pub dual_grace_ms: Option<u64>,
 }
 
 impl Default for NetOptions {
@@ -422,6 +431,10 @@ impl Default for NetOptions {
             slot_ms: 200,
             max_batch: 512,
             seed: 1,
+            forward_rpc: None,
+            forward_member: 1,
+            delay_params: None,
+            dual_grace_ms: None,
         }
     }
 }
@@ -700,7 +713,7 @@ impl Net {
             let peers: Vec<Value> = (1..=n)
                 .map(|j| serde_json::json!({ "member": j, "url": proxies[(j - 1) as usize] }))
                 .collect();
-            let config = serde_json::json!({
+            let mut config = serde_json::json!({
                 "member": i,
                 "listen": format!("127.0.0.1:{}", ports[(i - 1) as usize]),
                 "peers": peers,
@@ -714,6 +727,16 @@ impl Net {
                 "slot_ms": opts.slot_ms,
                 "max_batch": opts.max_batch,
             });
+            if let Some(url) = &opts.forward_rpc {
+                config["forward"] =
+                    serde_json::json!({ "rpc_url": url, "member": opts.forward_member });
+            }
+            if let Some(p) = &opts.delay_params {
+                config["delay_params"] = serde_json::json!(p);
+            }
+            if let Some(ms) = opts.dual_grace_ms {
+                config["solver"] = serde_json::json!({ "dual_grace_ms": ms });
+            }
             let path = mdir.join("node.json");
             std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json"))
                 .expect("node.json");

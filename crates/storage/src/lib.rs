@@ -27,6 +27,13 @@
 //! | `plaintexts` | slot → [`PlaintextBatch`] | [`Storage::record_plaintext`] |
 //! | `cursors` | consumer name → next slot | [`Storage::set_cursor`] |
 //! | `meta` | `schema_version`, `last_certified`, `next_seq` | internal |
+//! | `openings` | id → puzzle opening (a reveal or a proven solution) | [`Storage::record_opening`] |
+//! | `forwarded` | id → [`ForwardResult`] | [`Storage::record_forwarded`] |
+//! | `forward_cursor` | endpoint name → next (slot, index) to forward | same, in the same transaction |
+//!
+//! Tables added after schema version 1 was frozen (`openings`, `forwarded`,
+//! `forward_cursor`) are created empty when an older file is opened: adding a table is
+//! compatible, so the version stays 1.
 //!
 //! Values are the protocol crate's canonical encodings and are decoded (validated) on read;
 //! a value that fails to decode is reported as [`StorageError::Corrupt`].
@@ -66,8 +73,8 @@ use redb::{
 use thiserror::Error;
 use veil_protocol::vote::CertifiedTip;
 use veil_protocol::{
-    Batch, Commitment, Evidence, OrderCertificate, PlaintextBatch, Proposal, SharesMessage,
-    TxEnvelope, TxId, ValidatedEnvelope, VoteGuard, VoteIntent,
+    Batch, Commitment, Evidence, Opening, OrderCertificate, PlaintextBatch, Proposal,
+    SharesMessage, TxEnvelope, TxId, ValidatedEnvelope, VoteGuard, VoteIntent,
 };
 
 /// Version of the table layout this build reads and writes.
@@ -88,6 +95,10 @@ const RECEIVED_SHARES: TableDefinition<'_, (u64, u32), &[u8]> =
 const PLAINTEXTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("plaintexts");
 const CURSORS: TableDefinition<'_, &str, u64> = TableDefinition::new("cursors");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const OPENINGS: TableDefinition<'_, [u8; 32], &[u8]> = TableDefinition::new("openings");
+const FORWARDED: TableDefinition<'_, [u8; 32], &[u8]> = TableDefinition::new("forwarded");
+const FORWARD_CURSOR: TableDefinition<'_, &str, (u64, u32)> =
+    TableDefinition::new("forward_cursor");
 
 const META_SCHEMA: &str = "schema_version";
 const META_LAST_CERTIFIED: &str = "last_certified";
@@ -202,6 +213,102 @@ pub struct Position {
     pub index: u32,
 }
 
+/// What an Ethereum JSON-RPC endpoint answered to a forwarded item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForwardResult {
+    /// Accepted (`result` is the transaction hash, or the endpoint said it already knew it).
+    Accepted {
+        /// The endpoint's `result` (a transaction hash), or its "already known" message.
+        detail: String,
+    },
+    /// Refused for this transaction (a JSON-RPC error such as "nonce too low"); the stream
+    /// moved on.
+    Rejected {
+        /// JSON-RPC error code.
+        code: i64,
+        /// JSON-RPC error message.
+        message: String,
+    },
+}
+
+/// Largest detail or message kept per forwarded item.
+pub const MAX_FORWARD_DETAIL: usize = 1024;
+
+impl ForwardResult {
+    /// `0 ‖ u32 len ‖ detail` or `1 ‖ i64 code ‖ u32 len ‖ message` (big-endian; text
+    /// truncated to [`MAX_FORWARD_DETAIL`] bytes at a character boundary).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        fn put(out: &mut Vec<u8>, text: &str) {
+            let mut end = text.len().min(MAX_FORWARD_DETAIL);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.extend_from_slice(&(end as u32).to_be_bytes());
+            out.extend_from_slice(&text.as_bytes()[..end]);
+        }
+        let mut out = Vec::new();
+        match self {
+            Self::Accepted { detail } => {
+                out.push(0);
+                put(&mut out, detail);
+            }
+            Self::Rejected { code, message } => {
+                out.push(1);
+                out.extend_from_slice(&code.to_be_bytes());
+                put(&mut out, message);
+            }
+        }
+        out
+    }
+
+    /// Decodes [`ForwardResult::to_bytes`], refusing trailing bytes and bad text.
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        let bad = || corrupt("forwarded", "malformed result");
+        let text = |b: &[u8]| -> Result<String> {
+            let (len, rest) = b.split_at_checked(4).ok_or_else(bad)?;
+            let len = u32::from_be_bytes(len.try_into().map_err(|_| bad())?) as usize;
+            if len > MAX_FORWARD_DETAIL || rest.len() != len {
+                return Err(bad());
+            }
+            String::from_utf8(rest.to_vec()).map_err(|_| bad())
+        };
+        match b.split_first() {
+            Some((0, rest)) => Ok(Self::Accepted {
+                detail: text(rest)?,
+            }),
+            Some((1, rest)) => {
+                let (code, rest) = rest.split_at_checked(8).ok_or_else(bad)?;
+                Ok(Self::Rejected {
+                    code: i64::from_be_bytes(code.try_into().map_err(|_| bad())?),
+                    message: text(rest)?,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A puzzle opening of a delay or dual item, as stored: `1 ‖ reveal` or `2 ‖ solution`.
+fn encode_opening(o: &Opening) -> Option<Vec<u8>> {
+    let (tag, body) = match o {
+        Opening::Committee => return None,
+        Opening::Reveal(b) => (1u8, b),
+        Opening::Solution(b) => (2u8, b),
+    };
+    let mut out = Vec::with_capacity(1 + body.len());
+    out.push(tag);
+    out.extend_from_slice(body);
+    Some(out)
+}
+
+fn decode_opening(b: &[u8]) -> Result<Opening> {
+    match b.split_first() {
+        Some((1, rest)) => Ok(Opening::Reveal(rest.to_vec())),
+        Some((2, rest)) => Ok(Opening::Solution(rest.to_vec())),
+        _ => Err(corrupt("openings", "unknown opening tag")),
+    }
+}
+
 /// The node's database. Cheap to share behind an `Arc`; redb serialises writers.
 pub struct Storage {
     db: Database,
@@ -254,6 +361,9 @@ impl Storage {
             tx.open_table(RECEIVED_SHARES)?;
             tx.open_table(PLAINTEXTS)?;
             tx.open_table(CURSORS)?;
+            tx.open_table(OPENINGS)?;
+            tx.open_table(FORWARDED)?;
+            tx.open_table(FORWARD_CURSOR)?;
             let mut meta = tx.open_table(META)?;
             let found = meta
                 .get(META_SCHEMA)?
@@ -791,6 +901,13 @@ impl Storage {
             .transpose()
     }
 
+    /// Whether the plaintext batch of `slot` is stored (without decoding it).
+    pub fn has_plaintext(&self, slot: u64) -> Result<bool> {
+        let tx = self.read()?;
+        let table = tx.open_table(PLAINTEXTS)?;
+        Ok(table.get(slot)?.is_some())
+    }
+
     /// Plaintext batches from slot `from` on, ascending, at most `limit`.
     pub fn plaintexts_from(&self, from: u64, limit: usize) -> Result<Vec<PlaintextBatch>> {
         let tx = self.read()?;
@@ -830,6 +947,76 @@ impl Storage {
             out.push((k.value().to_string(), v.value()));
         }
         Ok(out)
+    }
+
+    // ---- puzzle openings --------------------------------------------------------------------
+
+    /// Stores a puzzle opening (a reveal or a proven solution) for `id`; the caller has
+    /// checked that it opens the item. Returns whether it was new: the first opening stored
+    /// is kept (any valid opening yields the same key, so a second one adds nothing).
+    /// [`Opening::Committee`] is not a puzzle opening and is refused as a conflict.
+    pub fn record_opening(&self, id: &TxId, opening: &Opening) -> Result<bool> {
+        let bytes = encode_opening(opening).ok_or(StorageError::Conflict {
+            what: "a committee opening is not stored per item",
+        })?;
+        let tx = self.write()?;
+        {
+            let mut table = tx.open_table(OPENINGS)?;
+            if table.get(id.0)?.is_some() {
+                return Ok(false);
+            }
+            table.insert(id.0, bytes.as_slice())?;
+        }
+        self.commit(tx)?;
+        Ok(true)
+    }
+
+    /// The stored puzzle opening of `id`.
+    pub fn opening(&self, id: &TxId) -> Result<Option<Opening>> {
+        let tx = self.read()?;
+        let table = tx.open_table(OPENINGS)?;
+        table
+            .get(id.0)?
+            .map(|v| decode_opening(v.value()))
+            .transpose()
+    }
+
+    // ---- forwarding -----------------------------------------------------------------------
+
+    /// The next (slot, index) the forwarder named `name` sends (`None` before the first).
+    pub fn forward_cursor(&self, name: &str) -> Result<Option<(u64, u32)>> {
+        let tx = self.read()?;
+        let table = tx.open_table(FORWARD_CURSOR)?;
+        Ok(table.get(name)?.map(|v| v.value()))
+    }
+
+    /// Moves the forwarder's cursor to `next` and, if given, records what the endpoint said
+    /// about `id` — one durable transaction, so a crash never separates the two.
+    pub fn record_forwarded(
+        &self,
+        name: &str,
+        result: Option<(&TxId, &ForwardResult)>,
+        next: (u64, u32),
+    ) -> Result<()> {
+        let tx = self.write()?;
+        {
+            if let Some((id, r)) = result {
+                tx.open_table(FORWARDED)?
+                    .insert(id.0, r.to_bytes().as_slice())?;
+            }
+            tx.open_table(FORWARD_CURSOR)?.insert(name, next)?;
+        }
+        self.commit(tx)
+    }
+
+    /// What the endpoint answered when `id` was forwarded.
+    pub fn forwarded(&self, id: &TxId) -> Result<Option<ForwardResult>> {
+        let tx = self.read()?;
+        let table = tx.open_table(FORWARDED)?;
+        table
+            .get(id.0)?
+            .map(|v| ForwardResult::from_bytes(v.value()))
+            .transpose()
     }
 }
 

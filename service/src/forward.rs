@@ -398,7 +398,10 @@ mod tests {
             }
             f.step(&stop).unwrap();
         }
-        panic!("cursor never reached {until:?}: {:?}", s.forward_cursor(CURSOR));
+        panic!(
+            "cursor never reached {until:?}: {:?}",
+            s.forward_cursor(CURSOR)
+        );
     }
 
     #[test]
@@ -490,10 +493,7 @@ mod tests {
             forward_until(&mut f, &storage, (2, 0));
         }
         // Restart: the cursor survived, slot 1 is not sent again; slot 2 follows.
-        mem.0
-            .lock()
-            .unwrap()
-            .insert(2, batch(2, &[Some(b"c3")]));
+        mem.0.lock().unwrap().insert(2, batch(2, &[Some(b"c3")]));
         {
             let storage = Storage::open(&path).unwrap();
             assert_eq!(storage.forward_cursor(CURSOR).unwrap(), Some((2, 0)));

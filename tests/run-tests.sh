@@ -10,3 +10,4 @@ bash tests/setup-machine.sh
 # run with `cargo bench`; they report figures and are never pass/fail).
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc
+bash tests/fuzz-smoke.sh

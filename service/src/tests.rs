@@ -147,6 +147,8 @@ async fn health_metrics_openapi_and_committee() {
         "/internal/v1/messages",
         "/v1/committee",
         "/v1/delay-params",
+        "/v1/reveal",
+        "/v1/evidence",
     ] {
         assert!(v["paths"][p].is_object(), "openapi lacks {p}");
     }
@@ -441,4 +443,500 @@ fn one_member_committee_orders_releases_after_certificate_and_decrypts() {
     assert_eq!(node.last_certified_slot().unwrap(), 1);
     drop(node);
     assert!(open_storage(&cfg.db).plaintext(1).unwrap().is_some());
+}
+
+// ---- delay mode: solver and reveals --------------------------------------------------------
+
+/// Squarings of the test delay parameters: small, so solving takes milliseconds.
+const TEST_T: u64 = 3_000;
+
+fn test_params() -> veil_timelock::DelayParams {
+    veil_timelock::DelayParams::generate(
+        veil_timelock::RsaGroup::rsa2048(),
+        b"veil-node tests",
+        TEST_T,
+        veil_squaring::Backend::best_single(),
+        &mut |_| std::ops::ControlFlow::Continue(()),
+    )
+    .unwrap()
+}
+
+/// A fixture whose members run delay mode with [`test_params`].
+fn delay_fixture(
+    name: &str,
+    n: u32,
+    solver: bool,
+    dual_grace_ms: u64,
+) -> (Fixture, veil_timelock::DelayParams) {
+    let mut f = fixture(name, n);
+    let params = test_params();
+    let path = f.dir.join("delay-params.json");
+    std::fs::write(&path, params.to_json()).unwrap();
+    for c in &mut f.configs {
+        c.delay_params = Some(path.clone());
+        c.solver = crate::config::SolverConfig {
+            enabled: solver,
+            dual_grace_ms,
+        };
+    }
+    (f, params)
+}
+
+fn test_label(sender: u8) -> Label {
+    Label::new(
+        CHAIN,
+        [sender; 32],
+        SlotRange::new(0, 1000).unwrap(),
+        5,
+        vec![],
+    )
+    .unwrap()
+}
+
+fn delay_envelope(
+    params: &veil_timelock::DelayParams,
+    rng: &mut ChaCha20Rng,
+    text: &str,
+) -> (TxEnvelope, veil_timelock::PuzzleSecret) {
+    let label = test_label(4);
+    let (ct, secret) =
+        veil_timelock::DelayCiphertext::encrypt(params, &label, text.as_bytes(), rng).unwrap();
+    (TxEnvelope::delay(params, label, &ct), secret)
+}
+
+fn dual_envelope(
+    node: &Node,
+    params: &veil_timelock::DelayParams,
+    rng: &mut ChaCha20Rng,
+    text: &str,
+) -> (TxEnvelope, veil_timelock::PuzzleSecret) {
+    let pk = PublicKey::from_point(node.keys.committee.public_key).unwrap();
+    let (ct, secret) = veil_timelock::DualCiphertext::encrypt(
+        params,
+        &EncryptionKey::new(&pk),
+        &test_label(5),
+        text.as_bytes(),
+        rng,
+    )
+    .unwrap();
+    (TxEnvelope::dual(params, &ct), secret)
+}
+
+/// Submits `envs`, proposes them as slot 1 and drives the proposal to a certificate.
+fn certify_all(node: &Arc<Node>, envs: &[TxEnvelope]) -> Batch {
+    node.submit(envs.iter().map(TxEnvelope::to_bytes).collect(), true)
+        .unwrap();
+    let batch = Batch {
+        chain_id: CHAIN,
+        slot: 1,
+        parent: veil_protocol::Commitment::genesis(),
+        ids: envs.iter().map(TxEnvelope::id).collect(),
+    };
+    let p = Proposal::sign(&node.keys.signing_key, SequencerId(0), batch.clone()).unwrap();
+    node.drive(p).unwrap();
+    batch
+}
+
+fn wait_plaintext(node: &Node, slot: u64) -> veil_protocol::PlaintextBatch {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(p) = node.storage.plaintext(slot).unwrap() {
+            return p;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "slot {slot} never opened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn outcomes(p: &veil_protocol::PlaintextBatch) -> Vec<Option<Vec<u8>>> {
+    p.items
+        .iter()
+        .map(|i| match &i.outcome {
+            Outcome::Decrypted(m) => Some(m.clone()),
+            Outcome::Invalid => None,
+        })
+        .collect()
+}
+
+fn verify_published(node: &Node, p: &veil_protocol::PlaintextBatch, envs: &[TxEnvelope]) {
+    let validated: Vec<_> = envs
+        .iter()
+        .map(|e| {
+            node.envelopes_for_ids(&[e.id()])
+                .unwrap()
+                .unwrap()
+                .remove(0)
+        })
+        .collect();
+    let ctx = veil_protocol::VerifyContext {
+        committee: &node.keys.bls_keys,
+        quorum: node.keys.config.quorum as usize,
+        key: &node.keys.threshold_key,
+        delay_params: node.keys.delay_params.as_ref(),
+    };
+    p.verify(&ctx, &validated).unwrap();
+}
+
+#[test]
+fn delay_items_settle_by_the_solver_in_certified_order() {
+    let (f, params) = delay_fixture("solver", 1, true, 0);
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let node = build(&f.configs[0]);
+    let solver = {
+        let node = node.clone();
+        std::thread::spawn(move || crate::solver::run(node))
+    };
+    let t0 = envelope(&node, &mut rng, CHAIN, "threshold first");
+    let (d1, _) = delay_envelope(&params, &mut rng, "delay one");
+    let (d2, _) = delay_envelope(&params, &mut rng, "delay two");
+    let (u, _) = dual_envelope(&node, &params, &mut rng, "dual");
+    let (d3, _) = delay_envelope(&params, &mut rng, "delay three");
+    let envs = vec![t0, d1, d2, u, d3];
+    let batch = certify_all(&node, &envs);
+    let p = wait_plaintext(&node, 1);
+    node.stopping.store(true, Ordering::Relaxed);
+    solver.join().unwrap();
+    assert_eq!(p.items.iter().map(|i| i.id).collect::<Vec<_>>(), batch.ids);
+    let want: Vec<Option<Vec<u8>>> = [
+        "threshold first",
+        "delay one",
+        "delay two",
+        "dual",
+        "delay three",
+    ]
+    .iter()
+    .map(|t| Some(t.as_bytes().to_vec()))
+    .collect();
+    assert_eq!(outcomes(&p), want);
+    // Delay items opened by proven solutions (three puzzles: the batched lanes), the
+    // threshold item by shares; anyone can check the batch.
+    for i in [1, 2, 4] {
+        assert!(
+            matches!(p.items[i].opening, veil_protocol::Opening::Solution(_)),
+            "item {i}: {:?}",
+            p.items[i].opening
+        );
+    }
+    assert_eq!(p.items[0].opening, veil_protocol::Opening::Committee);
+    verify_published(&node, &p, &envs);
+    assert_eq!(node.metrics.solver.solved.load(Ordering::Relaxed), 3);
+    assert!(node.metrics.solver.squarings.load(Ordering::Relaxed) >= TEST_T);
+}
+
+#[test]
+fn batched_lanes_and_single_chain_give_the_same_verified_solutions() {
+    let params = test_params();
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let puzzles: Vec<_> = (0..3)
+        .map(|i| {
+            let (ct, _) = veil_timelock::DelayCiphertext::encrypt(
+                &params,
+                &test_label(9),
+                format!("p{i}").as_bytes(),
+                &mut rng,
+            )
+            .unwrap();
+            ct.puzzle().element().clone()
+        })
+        .collect();
+    let mut go = |_| std::ops::ControlFlow::Continue(());
+    let batched = crate::solver::solve_puzzles(&params, &puzzles, &mut go).unwrap();
+    for (x, bytes) in puzzles.iter().zip(&batched) {
+        let s = veil_timelock::PuzzleSolution::from_bytes(&params, bytes).unwrap();
+        s.verify(&params).unwrap();
+        let single = crate::solver::solve_puzzles(&params, std::slice::from_ref(x), &mut go)
+            .unwrap()
+            .remove(0);
+        assert_eq!(&single, bytes);
+    }
+    // Cancelling stops the job.
+    let mut stop = |_| std::ops::ControlFlow::Break(());
+    assert!(crate::solver::solve_puzzles(&params, &puzzles, &mut stop).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reveal_settles_a_delay_item_and_a_bad_reveal_changes_nothing() {
+    // No solver: only the reveal can open the delay item.
+    let (f, params) = delay_fixture("reveal", 1, false, 0);
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let node = build(&f.configs[0]);
+    let app = crate::api::router(node.clone());
+    let t0 = envelope(&node, &mut rng, CHAIN, "before");
+    let (d, secret) = delay_envelope(&params, &mut rng, "revealed");
+    let (u, _) = dual_envelope(&node, &params, &mut rng, "dual by shares");
+    let (_, other) = delay_envelope(&params, &mut rng, "another puzzle");
+    let reveal_body = |id: &veil_protocol::TxId, r: &veil_timelock::PuzzleSecret| {
+        json!({ "id": id.to_hex(), "reveal": hex::encode(r.reveal().to_bytes()) }).to_string()
+    };
+    // Before certification: refused (revealing would expose the item before its order is
+    // fixed); unknown ids: 404.
+    node.submit(vec![d.to_bytes()], false).unwrap();
+    let (s, v) = call_json(&app, post("/v1/reveal", reveal_body(&d.id(), &secret))).await;
+    assert_error(s, &v, StatusCode::CONFLICT, "not_certified");
+    let (s, v) = call_json(
+        &app,
+        post(
+            "/v1/reveal",
+            reveal_body(&veil_protocol::TxId([1; 32]), &secret),
+        ),
+    )
+    .await;
+    assert_error(s, &v, StatusCode::NOT_FOUND, "not_found");
+    let envs = vec![t0.clone(), d.clone(), u.clone()];
+    let node2 = node.clone();
+    let envs2 = envs.clone();
+    tokio::task::spawn_blocking(move || {
+        node2
+            .submit(vec![envs2[0].to_bytes(), envs2[2].to_bytes()], true)
+            .unwrap();
+        let batch = Batch {
+            chain_id: CHAIN,
+            slot: 1,
+            parent: veil_protocol::Commitment::genesis(),
+            ids: envs2.iter().map(TxEnvelope::id).collect(),
+        };
+        let p = Proposal::sign(&node2.keys.signing_key, SequencerId(0), batch).unwrap();
+        node2.drive(p).unwrap();
+    })
+    .await
+    .unwrap();
+    // Certified; the delay item waits for its puzzle.
+    assert!(node.storage.certificate(1).unwrap().is_some());
+    assert!(node.storage.plaintext(1).unwrap().is_none());
+    // Bad reveals: another puzzle's exponent, garbage, a threshold item. 4xx, no state.
+    let (s, v) = call_json(&app, post("/v1/reveal", reveal_body(&d.id(), &other))).await;
+    assert_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY, "bad_reveal");
+    let (s, v) = call_json(
+        &app,
+        post(
+            "/v1/reveal",
+            json!({ "id": d.id().to_hex(), "reveal": "0401" }).to_string(),
+        ),
+    )
+    .await;
+    assert_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY, "bad_reveal");
+    let (s, v) = call_json(&app, post("/v1/reveal", reveal_body(&t0.id(), &secret))).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "not_a_puzzle");
+    let (s, v) = call_json(&app, post("/v1/reveal", "{\"id\": 1}")).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "malformed");
+    let (s, v) = call_json(
+        &app,
+        post("/v1/reveal", vec![b'x'; crate::api::REVEAL_LIMIT + 1]),
+    )
+    .await;
+    assert_error(s, &v, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    assert_eq!(node.storage.opening(&d.id()).unwrap(), None);
+    assert!(node.storage.plaintext(1).unwrap().is_none());
+    // The genuine reveal settles the item; the slot is delivered.
+    let (s, v) = call_json(&app, post("/v1/reveal", reveal_body(&d.id(), &secret))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["slot"].as_u64(), v["index"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let n2 = node.clone();
+    let p = tokio::task::spawn_blocking(move || wait_plaintext(&n2, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes(&p),
+        vec![
+            Some(b"before".to_vec()),
+            Some(b"revealed".to_vec()),
+            Some(b"dual by shares".to_vec())
+        ]
+    );
+    assert!(matches!(
+        p.items[1].opening,
+        veil_protocol::Opening::Reveal(_)
+    ));
+    assert_eq!(p.items[2].opening, veil_protocol::Opening::Committee);
+    verify_published(&node, &p, &envs);
+    // A replayed reveal changes nothing.
+    let (s, v) = call_json(&app, post("/v1/reveal", reveal_body(&d.id(), &secret))).await;
+    assert_error(s, &v, StatusCode::CONFLICT, "already_settled");
+    let (s, v) = call_json(&app, get(&format!("/v1/transactions/{}", d.id().to_hex()))).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("decrypted"))
+    );
+    let (_, b) = call(&app, get("/metrics")).await;
+    let text = String::from_utf8(b).unwrap();
+    assert!(text.contains("veil_reveals_total 1"), "{text}");
+}
+
+/// Signs a certificate for `batch` with members `signers` of the fixture's committee.
+fn certificate_from(f: &Fixture, batch: &Batch, signers: &[u32]) -> OrderCertificate {
+    let keys: Vec<_> = (1..=f.configs.len() as u32)
+        .map(|i| {
+            veil_keygen::files::load_identity(&f.configs[(i - 1) as usize].identity_dir, PASS)
+                .unwrap()
+                .certificate_key()
+                .unwrap()
+        })
+        .collect();
+    let bls: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
+    let intent = veil_protocol::VoteIntent {
+        slot: batch.slot,
+        parent: batch.parent,
+        commitment: batch.commitment(),
+    };
+    let mut b = veil_protocol::CertificateBuilder::new(intent, bls, signers.len());
+    let mut cert = None;
+    for &m in signers {
+        let v = veil_protocol::Vote::sign(&keys[(m - 1) as usize], m, &intent);
+        if let veil_protocol::Progress::Certified(c) = b.add(&v).unwrap() {
+            cert = Some(c);
+        }
+    }
+    cert.unwrap()
+}
+
+#[test]
+fn dual_items_open_by_the_solver_when_the_committee_withholds_shares() {
+    // Member 2 of 4 sees a certified batch but no other member's shares ever arrive: its
+    // dual items open by their puzzles after the (zero) grace period.
+    let (f, params) = delay_fixture("dual", 4, true, 0);
+    let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let node = build(&f.configs[1]);
+    let solver = {
+        let node = node.clone();
+        std::thread::spawn(move || crate::solver::run(node))
+    };
+    let (u1, _) = dual_envelope(&node, &params, &mut rng, "dual one");
+    let (d, _) = delay_envelope(&params, &mut rng, "delay");
+    let (u2, _) = dual_envelope(&node, &params, &mut rng, "dual two");
+    let envs = vec![u1, d, u2];
+    node.submit(envs.iter().map(TxEnvelope::to_bytes).collect(), true)
+        .unwrap();
+    let batch = Batch {
+        chain_id: CHAIN,
+        slot: 1,
+        parent: veil_protocol::Commitment::genesis(),
+        ids: envs.iter().map(TxEnvelope::id).collect(),
+    };
+    let member1 = veil_keygen::files::load_identity(&f.configs[0].identity_dir, PASS)
+        .unwrap()
+        .certificate_key()
+        .unwrap();
+    let p = Proposal::sign(&member1, SequencerId(0), batch.clone()).unwrap();
+    node.on_proposal(&p).unwrap();
+    let cert = certificate_from(&f, &batch, &[1, 3, 4]);
+    node.on_certificate(&cert).unwrap();
+    let plain = wait_plaintext(&node, 1);
+    node.stopping.store(true, Ordering::Relaxed);
+    solver.join().unwrap();
+    assert_eq!(
+        outcomes(&plain),
+        vec![
+            Some(b"dual one".to_vec()),
+            Some(b"delay".to_vec()),
+            Some(b"dual two".to_vec())
+        ]
+    );
+    assert!(
+        plain
+            .items
+            .iter()
+            .all(|i| matches!(i.opening, veil_protocol::Opening::Solution(_)))
+    );
+    assert!(plain.shares.is_empty());
+    verify_published(&node, &plain, &envs);
+}
+
+#[test]
+fn restart_mid_solve_resumes_and_keeps_what_was_acknowledged() {
+    let (f, params) = delay_fixture("resume", 1, false, 0);
+    let mut rng = ChaCha20Rng::seed_from_u64(15);
+    let node = build(&f.configs[0]);
+    let (d1, _) = delay_envelope(&params, &mut rng, "survives one");
+    let (d2, _) = delay_envelope(&params, &mut rng, "survives two");
+    let envs = vec![d1, d2];
+    certify_all(&node, &envs);
+    // The solver was off: the certified slot is unsettled when the process "dies".
+    assert!(node.storage.plaintext(1).unwrap().is_none());
+    drop(node);
+    let mut cfg = f.configs[0].clone();
+    cfg.solver.enabled = true;
+    let node = build(&cfg);
+    let worker = node.start_worker();
+    let solver = {
+        let node = node.clone();
+        std::thread::spawn(move || crate::solver::run(node))
+    };
+    assert_eq!(node.resume().unwrap(), 1);
+    let plain = wait_plaintext(&node, 1);
+    node.stopping.store(true, Ordering::Relaxed);
+    solver.join().unwrap();
+    worker.join().unwrap();
+    assert_eq!(
+        outcomes(&plain),
+        vec![
+            Some(b"survives one".to_vec()),
+            Some(b"survives two".to_vec())
+        ]
+    );
+    assert_eq!(node.deliverable(1, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn forwarder_sends_delivered_items_and_status_shows_the_result() {
+    let f = fixture("fwd", 1);
+    let rpc = crate::fake_rpc::FakeRpc::start();
+    let mut rng = ChaCha20Rng::seed_from_u64(16);
+    let node = build(&f.configs[0]);
+    let envs: Vec<TxEnvelope> = ["raw-a", "raw-b", "raw-c"]
+        .iter()
+        .map(|t| envelope(&node, &mut rng, CHAIN, t))
+        .collect();
+    rpc.script.errors.lock().unwrap().insert(
+        format!("0x{}", hex::encode("raw-b")),
+        (-32000, "nonce too low".into()),
+    );
+    certify_all(&node, &envs);
+    wait_plaintext(&node, 1);
+    let cfg = crate::config::ForwardConfig {
+        rpc_url: rpc.url.clone(),
+        member: 1,
+        timeout_ms: 2_000,
+        max_backoff_ms: 200,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut fw = crate::forward::Forwarder::new(&cfg, &*node, &node.storage, &node.metrics.forward);
+    assert!(fw.step(&stop).unwrap());
+    assert_eq!(
+        rpc.received.lock().unwrap().len(),
+        3,
+        "each item sent once, in order"
+    );
+    assert_eq!(
+        rpc.accepted(),
+        vec![
+            format!("0x{}", hex::encode("raw-a")),
+            format!("0x{}", hex::encode("raw-c"))
+        ]
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = crate::api::router(node.clone());
+    let (s, v) = rt.block_on(call_json(
+        &app,
+        get(&format!("/v1/transactions/{}", envs[1].id().to_hex())),
+    ));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["forwarding"],
+        json!({ "status": "rejected", "code": -32000, "message": "nonce too low" })
+    );
+    let (_, v) = rt.block_on(call_json(
+        &app,
+        get(&format!("/v1/transactions/{}", envs[0].id().to_hex())),
+    ));
+    assert_eq!(v["forwarding"]["status"], "accepted");
+    let (_, b) = rt.block_on(call(&app, get("/metrics")));
+    let text = String::from_utf8(b).unwrap();
+    assert!(text.contains("veil_forward_rejected_total 1"), "{text}");
+    assert!(text.contains("veil_forward_accepted_total 2"), "{text}");
 }

@@ -420,6 +420,8 @@ pub struct NetOptions {
     pub delay_params: Option<PathBuf>,
     /// Milliseconds after certification before a dual item's puzzle is solved.
     pub dual_grace_ms: Option<u64>,
+    /// Whether members run the puzzle solver (default true; off to test reveals alone).
+    pub solver: bool,
 }
 
 impl Default for NetOptions {
@@ -435,6 +437,7 @@ impl Default for NetOptions {
             forward_member: 1,
             delay_params: None,
             dual_grace_ms: None,
+            solver: true,
         }
     }
 }
@@ -734,8 +737,9 @@ impl Net {
             if let Some(p) = &opts.delay_params {
                 config["delay_params"] = serde_json::json!(p);
             }
+            config["solver"] = serde_json::json!({ "enabled": opts.solver });
             if let Some(ms) = opts.dual_grace_ms {
-                config["solver"] = serde_json::json!({ "dual_grace_ms": ms });
+                config["solver"]["dual_grace_ms"] = serde_json::json!(ms);
             }
             let path = mdir.join("node.json");
             std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json"))

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use veil_protocol::{Batch, Commitment, OrderCertificate, Proposal};
+use veil_protocol::{Batch, Commitment, Evidence, OrderCertificate, Proposal};
 use veil_storage::Storage;
 use veil_tests::{
     CHAIN_ID, Net, NetOptions, Reply, SequencerMode, id_of, recorded_votes, wait_for,
@@ -46,6 +46,33 @@ fn certificates(net: &Net, slots: &[u64]) -> BTreeMap<u64, BTreeSet<[u8; 32]>> {
         }
     }
     out
+}
+
+/// `GET path` on `node`: every served evidence item decodes from its binary form, matches
+/// its JSON fields, and verifies against the sequencer keys.
+fn evidence_over_http(
+    node: &veil_tests::Node,
+    path: &str,
+    seq_keys: &[veil_threshold::BlsPublicKey],
+) -> Vec<Evidence> {
+    let r = node.get(path);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    v["evidence"]
+        .as_array()
+        .expect("an evidence list")
+        .iter()
+        .map(|item| {
+            let bytes = hex::decode(item["binary"].as_str().expect("binary")).expect("hex");
+            let ev = Evidence::from_bytes(&bytes).expect("evidence decodes");
+            ev.verify(seq_keys).expect("served evidence verifies");
+            assert_eq!(
+                item["slots"],
+                serde_json::json!([ev.first.batch.slot, ev.second.batch.slot])
+            );
+            ev
+        })
+        .collect()
 }
 
 #[test]
@@ -165,11 +192,39 @@ fn an_equivocating_sequencer_never_gets_two_certificates() {
         net.member_keys[0].public_key(),
         net.sequencer_key.public_key(),
     ];
+    // The same evidence is public: `GET /v1/evidence` (all, and `?slot=`) serves both signed
+    // proposals of each equivocation, which anyone can check against the sequencer key.
+    let mut served = Vec::new();
+    for node in &net.nodes {
+        let all = evidence_over_http(node, "/v1/evidence", &seq_keys);
+        assert!(
+            all.iter()
+                .any(|e| e.first.batch.slot == 1 && e.second.batch.slot == 1),
+            "member {} serves the slot-1 evidence",
+            node.member
+        );
+        let slot1 = evidence_over_http(node, "/v1/evidence?slot=1", &seq_keys);
+        assert!(!slot1.is_empty());
+        assert!(
+            slot1
+                .iter()
+                .all(|e| e.first.batch.slot == 1 || e.second.batch.slot == 1)
+        );
+        assert!(evidence_over_http(node, "/v1/evidence?slot=99", &seq_keys).is_empty());
+        let bad = node.get("/v1/evidence?slot=x");
+        assert_eq!(bad.status, 400, "{}", bad.text());
+        served.push(all);
+    }
     for m in 1..=net.nodes.len() as u32 {
         net.kill9(m);
         let db = net.node(m).db.clone();
         let storage = Storage::open(&db).expect("the member's database opens after SIGKILL");
         let evidence = storage.evidence().expect("evidence is queryable");
+        assert_eq!(
+            evidence,
+            served[(m - 1) as usize],
+            "member {m} served exactly its stored evidence"
+        );
         let mut slot_conflict = false;
         let mut parent_conflict = false;
         for ev in &evidence {

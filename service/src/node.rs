@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::OsRng;
 use thiserror::Error;
 use tokio::sync::watch;
-use tracing::{debug, info, info_span, warn};
+use tracing::{debug, debug_span, info, info_span, warn};
 use veil_protocol::message::MAX_GOSSIP_ENVELOPES;
 use veil_protocol::{
     Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError,
@@ -587,7 +587,11 @@ impl Node {
                     new += 1;
                     arrivals.insert(v.id(), now);
                     gossip.push(v.encoding().to_vec());
-                    debug!(id = %v.id(), "envelope stored");
+                    let _tx = debug_span!("tx", id = %v.id()).entered();
+                    debug!(
+                        mode = v.envelope().mode(),
+                        "envelope stored; receipt follows"
+                    );
                     cache.insert(v.id(), v);
                 }
             }
@@ -628,6 +632,8 @@ impl Node {
         for (v, ins) in valid.into_iter().zip(inserted) {
             if ins.is_new() {
                 new += 1;
+                let _tx = debug_span!("tx", id = %v.id()).entered();
+                debug!("envelope stored from gossip");
                 arrivals.insert(v.id(), now);
                 cache.insert(v.id(), v);
             }
@@ -978,9 +984,13 @@ impl Node {
         {
             let mut arrivals = lock(&self.arrivals);
             let mut cache = lock(&self.cache);
-            for item in &plain.items {
+            for (index, item) in plain.items.iter().enumerate() {
+                let _tx = debug_span!("tx", id = %item.id).entered();
                 if matches!(item.outcome, Outcome::Decrypted(_)) {
                     decrypted += 1;
+                    debug!(index, opening = opening_kind(&item.opening), "decrypted");
+                } else {
+                    debug!(index, "invalid: kept in position");
                 }
                 if let Some(t) = arrivals.remove(&item.id) {
                     m.submit_to_plaintext.observe(now - t);
@@ -1278,6 +1288,15 @@ enum Work {
     Release(u64),
     /// Try to open a slot (new shares arrived).
     Open(u64),
+}
+
+/// How an item was opened, for logs.
+fn opening_kind(o: &veil_protocol::Opening) -> &'static str {
+    match o {
+        veil_protocol::Opening::Committee => "committee",
+        veil_protocol::Opening::Reveal(_) => "reveal",
+        veil_protocol::Opening::Solution(_) => "solution",
+    }
 }
 
 /// The stable code for an envelope error.

@@ -404,3 +404,104 @@ fn plaintext_and_own_shares_conflicts_are_refused() {
     assert!(!s.record_received_shares(&b).unwrap());
     assert_eq!(s.received_shares(1).unwrap(), vec![a]);
 }
+
+#[test]
+fn puzzle_openings_and_forwarding_state_persist_and_failed_writes_change_nothing() {
+    use veil_protocol::Opening;
+    use veil_storage::ForwardResult;
+    let dir = TempDir::new("openings");
+    let (a, b) = (TxId([1; 32]), TxId([2; 32]));
+    let accepted = ForwardResult::Accepted {
+        detail: "0xabc".into(),
+    };
+    {
+        let s = Storage::open(dir.db()).unwrap();
+        assert_eq!(s.opening(&a).unwrap(), None);
+        assert!(
+            s.record_opening(&a, &Opening::Reveal(vec![4, 1, 9]))
+                .unwrap()
+        );
+        // The first opening is kept; a second one (any valid opening gives the same key)
+        // changes nothing.
+        assert!(
+            !s.record_opening(&a, &Opening::Solution(vec![3, 1]))
+                .unwrap()
+        );
+        assert!(matches!(
+            s.record_opening(&b, &Opening::Committee),
+            Err(StorageError::Conflict { .. })
+        ));
+        assert_eq!(s.forward_cursor("eth").unwrap(), None);
+        s.record_forwarded("eth", Some((&a, &accepted)), (1, 1))
+            .unwrap();
+        s.record_forwarded("eth", None, (2, 0)).unwrap();
+    }
+    {
+        let s = Storage::with_fail_after(dir.db(), 0).unwrap();
+        let rejected = ForwardResult::Rejected {
+            code: -32000,
+            message: "nonce too low".into(),
+        };
+        assert!(matches!(
+            s.record_forwarded("eth", Some((&b, &rejected)), (2, 1)),
+            Err(StorageError::Injected)
+        ));
+        assert!(matches!(
+            s.record_opening(&b, &Opening::Solution(vec![7])),
+            Err(StorageError::Injected)
+        ));
+    }
+    let s = Storage::open(dir.db()).unwrap();
+    assert_eq!(s.opening(&a).unwrap(), Some(Opening::Reveal(vec![4, 1, 9])));
+    assert_eq!(s.opening(&b).unwrap(), None);
+    assert_eq!(s.forward_cursor("eth").unwrap(), Some((2, 0)));
+    assert_eq!(s.forwarded(&a).unwrap(), Some(accepted));
+    assert_eq!(s.forwarded(&b).unwrap(), None);
+}
+
+#[test]
+fn forward_result_encoding_is_frozen_and_strict() {
+    use veil_storage::ForwardResult;
+    let ok = ForwardResult::Accepted {
+        detail: "0x01".into(),
+    };
+    assert_eq!(ok.to_bytes(), [&[0u8, 0, 0, 0, 4][..], b"0x01"].concat());
+    let err = ForwardResult::Rejected {
+        code: -32000,
+        message: "nonce".into(),
+    };
+    assert_eq!(
+        err.to_bytes(),
+        [
+            &[
+                1u8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x83, 0x00, 0, 0, 0, 5
+            ][..],
+            b"nonce"
+        ]
+        .concat()
+    );
+    for r in [&ok, &err] {
+        assert_eq!(&ForwardResult::from_bytes(&r.to_bytes()).unwrap(), r);
+    }
+    for bad in [
+        &[][..],
+        &[2],
+        &[0, 0, 0, 0],
+        &[0, 0, 0, 0, 2, b'a'],
+        &[0, 0, 0, 0, 1, b'a', b'b'],
+        &[0, 0, 0, 0, 1, 0xff],
+        &[1, 0, 0],
+    ] {
+        assert!(ForwardResult::from_bytes(bad).is_err(), "{bad:?}");
+    }
+    // Over-long text is cut at a character boundary, so what is stored always decodes.
+    let long = ForwardResult::Rejected {
+        code: 1,
+        message: "é".repeat(veil_storage::MAX_FORWARD_DETAIL),
+    };
+    let decoded = ForwardResult::from_bytes(&long.to_bytes()).unwrap();
+    let ForwardResult::Rejected { message, .. } = decoded else {
+        panic!()
+    };
+    assert_eq!(message.len(), veil_storage::MAX_FORWARD_DETAIL);
+}

@@ -10,7 +10,7 @@
 #   bash tests/fuzz-smoke.sh threshold_ciphertext     # some targets only
 #
 # Why the environment below:
-# * cargo-fuzz passes nightly-only flags (`-Zsanitizer=address`, `-Zbuild-std`-free sancov
+# * cargo-fuzz passes nightly-only flags (`-Zsanitizer=address` and coverage
 #   passes) to rustc. This machine has stable Rust only and cannot download a nightly;
 #   RUSTC_BOOTSTRAP=1 lets the stable compiler accept them. Only this fuzz build uses it.
 # * cargo-fuzz sets RUSTFLAGS, and RUSTFLAGS replaces the `[build] rustflags` of
@@ -68,7 +68,7 @@ for t in "${targets[@]}"; do
     grep -E 'ERROR|panicked|Test unit written|artifact_prefix' "$log" | head -20 >&2 || true
     for f in $(ls -t "$artifacts" 2>/dev/null | head -3); do
       echo "fuzz-smoke: reproducer $artifacts/$f" >&2
-      echo "fuzz-smoke: replay with: (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $t $artifacts/$f)" >&2
+      echo "fuzz-smoke: replay with: (cd fuzz && RUSTC_BOOTSTRAP=1 RUSTFLAGS=\"-C target-cpu=native\" cargo fuzz run -a $t $artifacts/$f)" >&2
     done
     echo "fuzz-smoke: full log $log" >&2
   fi

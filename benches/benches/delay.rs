@@ -152,16 +152,17 @@ fn encryption_benches(c: &mut Criterion) {
         &mut go(),
     )
     .unwrap();
-    let _ = params.tables();
+    let _ = params.all_tables();
+    let pk = params.insecure_proving_key().unwrap();
     let label = label();
     let payload = [0x5au8; 256];
     let mut rng = ChaCha20Rng::seed_from_u64(1);
 
     let mut g = c.benchmark_group("timelock");
     g.bench_function("encrypt/delay", |b| {
-        b.iter(|| DelayCiphertext::encrypt(&params, &label, &payload, &mut rng).unwrap())
+        b.iter(|| DelayCiphertext::encrypt(&params, &pk, &label, &payload, &mut rng).unwrap())
     });
-    let (ct, secret) = DelayCiphertext::encrypt(&params, &label, &payload, &mut rng).unwrap();
+    let (ct, secret) = DelayCiphertext::encrypt(&params, &pk, &label, &payload, &mut rng).unwrap();
     g.bench_function("ciphertext/verify", |b| {
         b.iter(|| ct.verify(&params, &label).unwrap())
     });

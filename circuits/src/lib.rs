@@ -12,7 +12,10 @@
 //! - [`rsa_pok`]: the proof of knowledge of a time-lock puzzle's exponent in the RSA group.
 #![deny(missing_docs)]
 
+pub mod delay_snark;
 pub mod dleq;
 pub mod pop;
+pub mod poseidon;
 pub mod pvss;
+pub mod rsa_eq;
 pub mod rsa_pok;

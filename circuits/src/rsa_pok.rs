@@ -214,7 +214,7 @@ impl ExponentPok {
     }
 }
 
-fn is_degenerate(canonical: &[u8]) -> bool {
+pub(crate) fn is_degenerate(canonical: &[u8]) -> bool {
     match canonical.split_last() {
         Some((last, rest)) => rest.iter().all(|&b| b == 0) && *last <= 1,
         None => true,
@@ -317,7 +317,7 @@ pub fn verify(
 
 /// `k + c·a` over the integers on fixed-width limbs, as `out_len` big-endian bytes.
 /// No branch or memory access depends on the values; the caller guarantees the result fits.
-fn mul_add_be(k: &[u8], c: &[u8], a: &[u8], out_len: usize) -> Vec<u8> {
+pub(crate) fn mul_add_be(k: &[u8], c: &[u8], a: &[u8], out_len: usize) -> Vec<u8> {
     let limbs_of = |be: &[u8], n: usize| {
         let mut out = vec![0u64; n];
         for (i, &byte) in be.iter().rev().enumerate() {

@@ -253,8 +253,10 @@ fn params(a: ParamsArgs) -> Result<(), String> {
 fn encrypt(a: EncryptArgs) -> Result<(), String> {
     let p = load_params(&a.params)?;
     let label = a.label.to_label()?;
+    // The devnet's reproducible (insecure) proving key; ceremony parameters refuse it.
+    let pk = p.insecure_proving_key().map_err(|e| e.to_string())?;
     let (ct, secret) =
-        DelayCiphertext::encrypt(&p, &label, a.message.as_bytes(), &mut rand_core::OsRng)
+        DelayCiphertext::encrypt(&p, &pk, &label, a.message.as_bytes(), &mut rand_core::OsRng)
             .map_err(|e| e.to_string())?;
     write_hex(&a.out, &ct.to_bytes(&p))?;
     if let Some(path) = a.reveal_out {

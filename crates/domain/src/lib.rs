@@ -78,6 +78,24 @@ pub mod timelock {
     /// HKDF (SHA-256) wrapping one data key under both the threshold KEM and a puzzle (dual
     /// mode).
     pub const DUAL_WRAP: &[u8] = b"VEIL-V1-TIMELOCK-DUAL-WRAP";
+    /// Challenge of the proof that `o = g^a` and `P = (h^2)^a` share one exponent (delay
+    /// ciphertexts v2).
+    pub const EXPONENT_EQUALITY: &[u8] = b"VEIL-V1-TIMELOCK-EXPONENT-EQUALITY";
+    /// Poseidon key derivation from the puzzle solution `k = h^a` (delay ciphertexts v2).
+    pub const POSEIDON_KDF: &[u8] = b"VEIL-V1-TIMELOCK-POSEIDON-KDF";
+    /// Poseidon MAC over the payload ciphertext's digest (delay ciphertexts v2).
+    pub const POSEIDON_MAC: &[u8] = b"VEIL-V1-TIMELOCK-POSEIDON-MAC";
+    /// Poseidon hash of the public statement of a delay-ciphertext SNARK.
+    pub const SNARK_STATEMENT: &[u8] = b"VEIL-V1-TIMELOCK-SNARK-STATEMENT";
+    /// SHA-256 digest of a v2 payload ciphertext (the value the Poseidon MAC covers).
+    pub const PAYLOAD_DIGEST: &[u8] = b"VEIL-V1-TIMELOCK-PAYLOAD-DIGEST";
+    /// SHA-256 counter-mode keystream of a v2 payload ciphertext.
+    pub const PAYLOAD_STREAM: &[u8] = b"VEIL-V1-TIMELOCK-PAYLOAD-STREAM";
+    /// Digest of a puzzle element `o` as a field element (delay ciphertexts v2).
+    pub const PUZZLE_DIGEST: &[u8] = b"VEIL-V1-TIMELOCK-PUZZLE-DIGEST";
+    /// Seed of the reproducible, insecure (public toxic waste) Groth16 setup for tests and
+    /// devnets.
+    pub const INSECURE_SNARK_SETUP: &[u8] = b"VEIL-V1-TIMELOCK-INSECURE-SNARK-SETUP";
 }
 
 /// Tags of the key ceremony (publicly verifiable DKG and resharing, `veil-keygen`).
@@ -152,6 +170,14 @@ pub fn all_tags() -> Vec<&'static [u8]> {
         timelock::EXPONENT_POK,
         timelock::PARAMS_ID,
         timelock::DUAL_WRAP,
+        timelock::EXPONENT_EQUALITY,
+        timelock::POSEIDON_KDF,
+        timelock::POSEIDON_MAC,
+        timelock::SNARK_STATEMENT,
+        timelock::PAYLOAD_DIGEST,
+        timelock::PAYLOAD_STREAM,
+        timelock::PUZZLE_DIGEST,
+        timelock::INSECURE_SNARK_SETUP,
         keygen::SIGN_H2C,
         keygen::PARAMS_ID,
         keygen::SHARE_PAD,

@@ -10,9 +10,11 @@
 //! 2. **threshold wrap**: `K` is the plaintext of a TDH2 ciphertext under the committee key
 //!    and the same label ([`veil_threshold::EncryptionKey::encrypt`]), with its own DLEQ
 //!    validity proof;
-//! 3. **puzzle wrap**: a fresh puzzle `o = g^a` with its proof of knowledge (bound to the
-//!    label, the parameter id and the dual-mode kind), and `K` sealed with AES-256-GCM under
-//!    `HKDF(h^a, label digest, DUAL_WRAP ‖ params id ‖ o)`.
+//! 3. **puzzle wrap**: a fresh puzzle `o = g^a` with `P = k²` and the exponent-equality
+//!    proof (bound to the label, the parameter id and the dual-mode kind), and `K` encrypted
+//!    under the puzzle's Poseidon key with the delay proof that the puzzle's solution opens
+//!    it — exactly a delay ciphertext's proven seal ([`crate::delay`]) with a 32-byte
+//!    payload, so a node can refuse a dual ciphertext whose fallback would not open.
 //!
 //! The payload's AEAD data covers the whole header (threshold wrap, puzzle, proof, puzzle
 //! wrap) and the label digest, so no part can be swapped.
@@ -38,8 +40,11 @@ use thiserror::Error;
 use veil_threshold::{Ciphertext, EncryptionKey, Label, PublicKey};
 use zeroize::Zeroizing;
 
+use veil_circuits::delay_snark::DelayProvingKey;
+
+use crate::DelayError;
 use crate::delay::{
-    DELAY_VERSION, MAX_PAYLOAD, Puzzle, PuzzleKey, PuzzleSecret, read_body, read_header,
+    CIPHERTEXT_VERSION, MAX_PAYLOAD, ProvenSeal, Puzzle, PuzzleKey, PuzzleSecret, read_header,
     read_params_id,
 };
 use crate::dem::{self, AEAD_TAG_LEN, COMMITMENT_LEN};
@@ -48,8 +53,8 @@ use crate::params::{DelayParams, Reader};
 /// Kind byte of an encoded dual ciphertext.
 pub const DUAL_CIPHERTEXT_KIND: u8 = 0x05;
 
-/// Length of the wrapped data key: 32 bytes plus the AES-GCM tag.
-pub const WRAPPED_KEY_LEN: usize = 32 + AEAD_TAG_LEN;
+/// Length of the wrapped data key (stream-encrypted; the MAC tag travels beside it).
+pub const WRAPPED_KEY_LEN: usize = 32;
 
 /// Largest threshold wrap accepted on decoding (a 32-byte plaintext with the largest label).
 const MAX_THRESHOLD_WRAP: usize = 4096;
@@ -72,6 +77,9 @@ pub enum DualError {
     /// Encoded for another parameter set.
     #[error("encoded for other delay parameters")]
     WrongParams,
+    /// The proving key does not match the delay parameters.
+    #[error("proving key does not match the delay parameters")]
+    WrongProvingKey,
     /// A validity proof failed, or the wraps carry different labels.
     #[error("invalid dual ciphertext")]
     Invalid,
@@ -89,7 +97,7 @@ pub struct DualCiphertext {
     params_id: [u8; 32],
     threshold: Ciphertext,
     puzzle: Puzzle,
-    wrapped_key: [u8; WRAPPED_KEY_LEN],
+    wrap: ProvenSeal,
     commitment: [u8; COMMITMENT_LEN],
     body: Vec<u8>,
 }
@@ -99,6 +107,7 @@ impl DualCiphertext {
     /// a fresh puzzle, bound to `label`. Returns the ciphertext and the puzzle secret.
     pub fn encrypt(
         params: &DelayParams,
+        pk: &DelayProvingKey,
         committee: &EncryptionKey,
         label: &Label,
         plaintext: &[u8],
@@ -117,20 +126,28 @@ impl DualCiphertext {
             .map_err(|e| DualError::Threshold(e.to_string()))?;
         let (puzzle, secret, puzzle_key) =
             Puzzle::create(DUAL_CIPHERTEXT_KIND, params, &digest, rng);
+        let wrap = ProvenSeal::seal(
+            DUAL_CIPHERTEXT_KIND,
+            params,
+            pk,
+            &digest,
+            &puzzle,
+            &puzzle_key,
+            data_key.as_ref(),
+            rng,
+        )
+        .map_err(|e| match e {
+            DelayError::WrongProvingKey => DualError::WrongProvingKey,
+            _ => DualError::Invalid,
+        })?;
         let mut ct = Self {
             params_id: *params.id(),
             threshold,
             puzzle,
-            wrapped_key: [0; WRAPPED_KEY_LEN],
+            wrap,
             commitment: [0; COMMITMENT_LEN],
             body: Vec::new(),
         };
-        let wrap_key = ct.wrap_key(params, &digest, &puzzle_key);
-        // The wrap needs no commitment of its own: the unwrapped key is checked against the
-        // payload's key commitment.
-        let wrapped = dem::aead_seal(&wrap_key, &ct.wrap_aad(params, &digest), data_key.as_ref());
-        // AES-GCM of 32 bytes is 48 bytes.
-        ct.wrapped_key.copy_from_slice(&wrapped);
         let (commitment, body) = dem::seal(
             veil_domain::timelock::KEY_COMMITMENT,
             &data_key,
@@ -176,8 +193,12 @@ impl DualCiphertext {
         if self.threshold.label() != label {
             return Err(DualError::Invalid);
         }
+        let digest = label.digest();
         self.puzzle
-            .verify(DUAL_CIPHERTEXT_KIND, params, &label.digest())
+            .verify(DUAL_CIPHERTEXT_KIND, params, &digest)
+            .map_err(|_| DualError::Invalid)?;
+        self.wrap
+            .verify(DUAL_CIPHERTEXT_KIND, params, &digest, &self.puzzle)
             .map_err(|_| DualError::Invalid)
     }
 
@@ -207,15 +228,10 @@ impl DualCiphertext {
         self.verify_puzzle_side(params, label)
             .map_err(|_| DualError::Decrypt)?;
         let digest = label.digest();
-        let wrap_key = self.wrap_key(params, &digest, key);
-        let data_key = Zeroizing::new(
-            dem::aead_open(
-                &wrap_key,
-                &self.wrap_aad(params, &digest),
-                &self.wrapped_key,
-            )
-            .ok_or(DualError::Decrypt)?,
-        );
+        let data_key = self
+            .wrap
+            .open(DUAL_CIPHERTEXT_KIND, params, &digest, &self.puzzle, key)
+            .ok_or(DualError::Decrypt)?;
         let key: [u8; 32] = data_key
             .as_slice()
             .try_into()
@@ -241,24 +257,10 @@ impl DualCiphertext {
         .ok_or(DualError::Decrypt)
     }
 
-    fn wrap_key(
-        &self,
-        params: &DelayParams,
-        digest: &[u8; 32],
-        key: &PuzzleKey,
-    ) -> Zeroizing<[u8; 32]> {
-        dem::derive_key(
-            key.material(),
-            digest,
-            veil_domain::timelock::DUAL_WRAP,
-            &[params.id(), &params.group().encode(self.puzzle.element())],
-        )
-    }
-
     /// Everything before the wrapped key: kind, version, params id, threshold wrap, puzzle.
     fn prefix(&self, params: &DelayParams) -> Vec<u8> {
         let t = self.threshold.to_bytes();
-        let mut out = vec![DUAL_CIPHERTEXT_KIND, DELAY_VERSION];
+        let mut out = vec![DUAL_CIPHERTEXT_KIND, CIPHERTEXT_VERSION];
         out.extend_from_slice(&self.params_id);
         // The threshold wrap is at most MAX_THRESHOLD_WRAP bytes (a 32-byte plaintext).
         out.extend_from_slice(&(t.len() as u32).to_be_bytes());
@@ -267,24 +269,19 @@ impl DualCiphertext {
         out
     }
 
-    fn wrap_aad(&self, params: &DelayParams, digest: &[u8; 32]) -> Vec<u8> {
-        let mut aad = self.prefix(params);
-        aad.extend_from_slice(digest);
-        aad
-    }
-
     fn payload_aad(&self, params: &DelayParams, digest: &[u8; 32]) -> Vec<u8> {
         let mut aad = self.prefix(params);
-        aad.extend_from_slice(&self.wrapped_key);
+        self.wrap.write(&mut aad);
         aad.extend_from_slice(digest);
         aad
     }
 
-    /// Canonical encoding: `0x05 ‖ 0x01 ‖ params id ‖ len (u32 BE) ‖ threshold ciphertext ‖
-    /// o ‖ R ‖ z ‖ wrapped key (48) ‖ commitment (32) ‖ len (u32 BE) ‖ body`.
+    /// Canonical encoding: `0x05 ‖ 0x02 ‖ params id ‖ len (u32 BE) ‖ threshold ciphertext ‖
+    /// o ‖ P ‖ c ‖ z ‖ π (192) ‖ tag (32) ‖ 32 (u32 BE) ‖ wrapped key (32) ‖ commitment (32)
+    /// ‖ len (u32 BE) ‖ body`.
     pub fn to_bytes(&self, params: &DelayParams) -> Vec<u8> {
         let mut out = self.prefix(params);
-        out.extend_from_slice(&self.wrapped_key);
+        self.wrap.write(&mut out);
         out.extend_from_slice(&self.commitment);
         // Bodies are at most MAX_PAYLOAD + 16 bytes: fits a u32.
         out.extend_from_slice(&(self.body.len() as u32).to_be_bytes());
@@ -298,7 +295,8 @@ impl DualCiphertext {
     pub fn from_bytes(params: &DelayParams, bytes: &[u8]) -> Result<Self, DualError> {
         let truncated = DualError::Malformed("truncated");
         let mut r = Reader(bytes);
-        read_header(&mut r, DUAL_CIPHERTEXT_KIND).map_err(|_| DualError::Unsupported)?;
+        read_header(&mut r, DUAL_CIPHERTEXT_KIND, CIPHERTEXT_VERSION)
+            .map_err(|_| DualError::Unsupported)?;
         read_params_id(&mut r, params).map_err(|_| DualError::WrongParams)?;
         let t_len = u32::from_be_bytes(r.array().ok_or(truncated.clone())?) as usize;
         if t_len > MAX_THRESHOLD_WRAP {
@@ -307,13 +305,16 @@ impl DualCiphertext {
         let threshold = Ciphertext::from_bytes(r.take(t_len).ok_or(truncated.clone())?)
             .map_err(|_| DualError::Malformed("threshold wrap"))?;
         let puzzle = Puzzle::read(params, &mut r).map_err(|e| match e {
-            crate::DelayError::Malformed(what) => DualError::Malformed(what),
+            DelayError::Malformed(what) => DualError::Malformed(what),
             _ => DualError::Malformed("puzzle"),
         })?;
-        let wrapped_key: [u8; WRAPPED_KEY_LEN] = r.array().ok_or(truncated.clone())?;
+        let wrap = ProvenSeal::read(&mut r, Some(WRAPPED_KEY_LEN)).map_err(|e| match e {
+            DelayError::Malformed(what) => DualError::Malformed(what),
+            _ => DualError::Malformed("puzzle wrap"),
+        })?;
         let commitment: [u8; COMMITMENT_LEN] = r.array().ok_or(truncated)?;
         let body = read_body(&mut r).map_err(|e| match e {
-            crate::DelayError::PayloadTooLarge { len } => DualError::PayloadTooLarge { len },
+            DelayError::PayloadTooLarge { len } => DualError::PayloadTooLarge { len },
             _ => DualError::Malformed("body"),
         })?;
         if !r.0.is_empty() {
@@ -323,9 +324,24 @@ impl DualCiphertext {
             params_id: *params.id(),
             threshold,
             puzzle,
-            wrapped_key,
+            wrap,
             commitment,
             body,
         })
     }
+}
+
+fn read_body(r: &mut Reader<'_>) -> Result<Vec<u8>, DelayError> {
+    let len = u32::from_be_bytes(r.array().ok_or(DelayError::Malformed("truncated"))?) as usize;
+    if len < AEAD_TAG_LEN {
+        return Err(DelayError::Malformed("body shorter than its tag"));
+    }
+    if len > MAX_PAYLOAD + AEAD_TAG_LEN {
+        return Err(DelayError::PayloadTooLarge {
+            len: len - AEAD_TAG_LEN,
+        });
+    }
+    Ok(r.take(len)
+        .ok_or(DelayError::Malformed("truncated"))?
+        .to_vec())
 }

@@ -13,8 +13,16 @@
 //!
 //! Loading parameters — [`DelayParams::from_bytes`] and [`DelayParams::from_json`] —
 //! re-derives `g` and verifies the proof; there is no way to obtain a `DelayParams` with an
-//! unchecked `h`. The parameter id is `SHA-256(PARAMS_ID ‖ N ‖ seed ‖ T ‖ h)`; puzzles,
-//! proofs of knowledge and key derivations bind it.
+//! unchecked `h`. The parameter id is `SHA-256(PARAMS_ID ‖ N ‖ seed ‖ T ‖ h ‖ vk)`;
+//! puzzles, proofs and key derivations bind it.
+//!
+//! - `vk`: the Groth16 verifying key of the delay-ciphertext circuit for `N`
+//!   ([`veil_circuits::delay_snark`]). [`DelayParams::generate`] uses the reproducible,
+//!   **insecure** setup (public toxic waste: anyone can forge delay proofs, which re-opens the
+//!   junk-puzzle denial of service but never affects confidentiality); production parameters
+//!   carry the key of a phase-2 ceremony ([`DelayParams::from_parts`]). Whoever publishes the
+//!   parameters is trusted for `vk` exactly as for the choice of `N`: the key cannot be
+//!   checked against the circuit without the setup's secrets.
 //!
 //! # Choosing `T`
 //!
@@ -30,17 +38,20 @@
 //! lengthens the real delay. Twelve seconds against 25 ns/1024-bit gives
 //! `T ≈ 4.4·10^8` at 2048 bits.
 //!
-//! # Encoding (version 1)
+//! # Encoding (version 2)
 //!
-//! `0x01 (kind) ‖ 0x01 (version) ‖ len(N) (u16 BE) ‖ N ‖ len(seed) (u8) ‖ seed ‖ T (u64 BE)
-//! ‖ h ‖ π`, with `h` and `π` canonical group elements of `len(N)` bytes. The JSON form
-//! carries the same fields in hex plus the id (checked when present).
+//! `0x01 (kind) ‖ 0x02 (version) ‖ len(N) (u16 BE) ‖ N ‖ len(seed) (u8) ‖ seed ‖ T (u64 BE)
+//! ‖ h ‖ π ‖ len(vk) (u16 BE) ‖ vk`, with `h` and `π` canonical group elements of `len(N)`
+//! bytes and `vk` a compressed Groth16 verifying key. The JSON form carries the same fields
+//! in hex plus the id (checked when present). Version 1 (no `vk`) is refused with
+//! [`ParamsError::Unsupported`]: its ciphertexts carry no delay proof.
 
 use std::ops::ControlFlow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+use veil_circuits::delay_snark::{self, DelayProvingKey, DelayVerifyingKey, SnarkError};
 use veil_squaring::{Backend, Element, FixedBase};
 
 use crate::group::{GroupError, RsaGroup};
@@ -49,7 +60,9 @@ use crate::wesolowski::{self, ProverTuning, WesolowskiProof};
 /// Kind byte of an encoded parameter set.
 pub const PARAMS_KIND: u8 = 0x01;
 /// Version byte of the current parameter encoding.
-pub const PARAMS_VERSION: u8 = 1;
+pub const PARAMS_VERSION: u8 = 2;
+/// Longest accepted encoded verifying key.
+pub const MAX_VK_LEN: usize = 4096;
 /// Seed used by Veil's default parameters.
 pub const DEFAULT_SEED: &[u8] = b"Veil delay parameters v1";
 /// Longest accepted seed.
@@ -94,6 +107,15 @@ pub enum ParamsError {
     /// Generation was cancelled.
     #[error("parameter generation cancelled")]
     Cancelled,
+    /// The delay-proof keys are malformed or unavailable.
+    #[error("delay-proof keys: {0}")]
+    Snark(#[from] SnarkError),
+    /// The insecure devnet proving key does not match these parameters' verifying key (they
+    /// come from a real ceremony: load its proving key instead).
+    #[error(
+        "no devnet proving key for these parameters: their verifying key is not the insecure setup's"
+    )]
+    NotDevnet,
 }
 
 /// How long puzzles must stay closed, and how fast the adversary is assumed to be.
@@ -149,8 +171,10 @@ pub struct DelayParams {
     g: Element,
     h: Element,
     proof: WesolowskiProof,
+    h2: Element,
+    snark: DelayVerifyingKey,
     id: [u8; 32],
-    tables: OnceLock<(FixedBase, FixedBase)>,
+    tables: OnceLock<(FixedBase, FixedBase, FixedBase)>,
 }
 
 impl Clone for DelayParams {
@@ -162,6 +186,8 @@ impl Clone for DelayParams {
             g: self.g.clone(),
             h: self.h.clone(),
             proof: self.proof.clone(),
+            h2: self.h2.clone(),
+            snark: self.snark.clone(),
             id: self.id,
             tables: self.tables.clone(),
         }
@@ -185,7 +211,9 @@ pub fn derive_generator(group: &RsaGroup, seed: &[u8]) -> Element {
 
 impl DelayParams {
     /// Generates parameters: derives `g` from `seed`, computes `h = g^(2^t)` with `backend`
-    /// (this is the slow part: `t` sequential squarings) and proves it.
+    /// (this is the slow part: `t` sequential squarings) and proves it. The delay-proof keys
+    /// come from the **insecure** reproducible setup (tests and devnets; a few seconds the
+    /// first time per modulus and process).
     pub fn generate(
         group: RsaGroup,
         seed: &[u8],
@@ -208,19 +236,22 @@ impl DelayParams {
             progress,
         )
         .map_err(|_| ParamsError::Cancelled)?;
-        Self::assemble(group, seed.to_vec(), t, h, proof)
+        let (_, vk) = delay_snark::insecure_setup(group.modulus_bytes())?;
+        Self::assemble(group, seed.to_vec(), t, h, proof, vk)
     }
 
-    /// Builds and verifies a parameter set from its parts.
+    /// Builds and verifies a parameter set from its parts; `vk` is the delay-proof verifying
+    /// key for this modulus (from a ceremony, or [`delay_snark::insecure_setup`]).
     pub fn from_parts(
         group: RsaGroup,
         seed: &[u8],
         t: u64,
         h: Element,
         proof: WesolowskiProof,
+        vk: DelayVerifyingKey,
     ) -> Result<Self, ParamsError> {
         check_shape(seed, t)?;
-        Self::assemble(group, seed.to_vec(), t, h, proof)
+        Self::assemble(group, seed.to_vec(), t, h, proof, vk)
     }
 
     fn assemble(
@@ -229,10 +260,17 @@ impl DelayParams {
         t: u64,
         h: Element,
         proof: WesolowskiProof,
+        snark: DelayVerifyingKey,
     ) -> Result<Self, ParamsError> {
+        if snark.relation().modulus() != group.modulus_bytes() {
+            return Err(ParamsError::Snark(SnarkError::Malformed(
+                "verifying key for another modulus",
+            )));
+        }
         let g = derive_generator(&group, &seed);
         wesolowski::verify(&group, &g, &h, t, &proof).map_err(|_| ParamsError::BadProof)?;
-        let id = params_id(&group, &seed, t, &h);
+        let id = params_id(&group, &seed, t, &h, &snark.to_bytes());
+        let h2 = group.modulus().square(&h);
         Ok(Self {
             group,
             seed,
@@ -240,6 +278,8 @@ impl DelayParams {
             g,
             h,
             proof,
+            h2,
+            snark,
             id,
             tables: OnceLock::new(),
         })
@@ -278,10 +318,37 @@ impl DelayParams {
         self.group.bits() as usize + EXPONENT_MARGIN_BITS
     }
 
+    /// `h^2`, the second base of the exponent-equality proof.
+    pub fn h2(&self) -> &Element {
+        &self.h2
+    }
+
+    /// The delay-proof verifying key.
+    pub fn snark_key(&self) -> &DelayVerifyingKey {
+        &self.snark
+    }
+
+    /// The proving key of the insecure reproducible setup, if these parameters use it
+    /// (tests and devnets); [`ParamsError::NotDevnet`] for ceremony parameters.
+    pub fn insecure_proving_key(&self) -> Result<Arc<DelayProvingKey>, ParamsError> {
+        let (pk, vk) = delay_snark::insecure_setup(self.group.modulus_bytes())?;
+        if vk != self.snark {
+            return Err(ParamsError::NotDevnet);
+        }
+        Ok(pk)
+    }
+
     /// Fixed-base tables for `g` (covering proof-of-knowledge responses) and `h`, built on
     /// first use.
     pub fn tables(&self) -> (&FixedBase, &FixedBase) {
-        let (g, h) = self.tables.get_or_init(|| {
+        let (g, h, _) = self.all_tables();
+        (g, h)
+    }
+
+    /// Fixed-base tables for `g`, `h` and `h^2` (the first and last covering proof
+    /// responses), built on first use.
+    pub fn all_tables(&self) -> (&FixedBase, &FixedBase, &FixedBase) {
+        let (g, h, h2) = self.tables.get_or_init(|| {
             let m = self.group.modulus();
             let response_bits = self.exponent_bits()
                 + veil_circuits::rsa_pok::CHALLENGE_BITS
@@ -290,9 +357,10 @@ impl DelayParams {
             (
                 FixedBase::new(m, &self.g, response_bits),
                 FixedBase::new(m, &self.h, self.exponent_bits()),
+                FixedBase::new(m, &self.h2, response_bits),
             )
         });
-        (g, h)
+        (g, h, h2)
     }
 
     /// Re-verifies the proof (loading already did; this is for callers that want to show it).
@@ -316,6 +384,10 @@ impl DelayParams {
         out.extend_from_slice(&self.t.to_be_bytes());
         out.extend_from_slice(&self.group.encode(&self.h));
         out.extend_from_slice(&self.proof.to_bytes(&self.group));
+        let vk = self.snark.to_bytes();
+        // Verifying keys are a few hundred bytes (MAX_VK_LEN bounds them).
+        out.extend_from_slice(&(vk.len() as u16).to_be_bytes());
+        out.extend_from_slice(&vk);
         out
     }
 
@@ -339,14 +411,19 @@ impl DelayParams {
         let h = group.decode(r.take(n_len).ok_or(TRUNCATED)?)?;
         let proof = WesolowskiProof::from_bytes(&group, r.take(n_len).ok_or(TRUNCATED)?)
             .map_err(|_| ParamsError::BadProof)?;
+        let vk_len = u16::from_be_bytes(r.array().ok_or(TRUNCATED)?) as usize;
+        if vk_len > MAX_VK_LEN {
+            return Err(ParamsError::Malformed("verifying key too long"));
+        }
+        let vk = DelayVerifyingKey::from_bytes(n, r.take(vk_len).ok_or(TRUNCATED)?)?;
         if !r.0.is_empty() {
             return Err(ParamsError::Malformed("trailing bytes"));
         }
-        Self::from_parts(group, &seed, t, h, proof)
+        Self::from_parts(group, &seed, t, h, proof, vk)
     }
 
     /// The JSON form: `{"format","version","bits","modulus","seed","squarings","output",
-    /// "proof","id"}` with byte strings in lower-case hex.
+    /// "proof","snark_vk","id"}` with byte strings in lower-case hex.
     pub fn to_json(&self) -> String {
         let value = serde_json::json!({
             "format": "veil-delay-params",
@@ -357,6 +434,7 @@ impl DelayParams {
             "squarings": self.t,
             "output": hex_string(&self.group.encode(&self.h)),
             "proof": hex_string(&self.proof.to_bytes(&self.group)),
+            "snark_vk": hex_string(&self.snark.to_bytes()),
             "id": hex_string(&self.id),
         });
         // Serialising a json! value cannot fail.
@@ -401,7 +479,12 @@ impl DelayParams {
         let h = group.decode(&hex_field("output")?)?;
         let proof = WesolowskiProof::from_bytes(&group, &hex_field("proof")?)
             .map_err(|_| ParamsError::BadProof)?;
-        let params = Self::from_parts(group, &seed, t, h, proof)?;
+        let vk_bytes = hex_field("snark_vk")?;
+        if vk_bytes.len() > MAX_VK_LEN {
+            return Err(ParamsError::Malformed("snark_vk"));
+        }
+        let vk = DelayVerifyingKey::from_bytes(&n, &vk_bytes)?;
+        let params = Self::from_parts(group, &seed, t, h, proof, vk)?;
         if v.get("id").is_some() && hex_field("id")? != params.id {
             return Err(ParamsError::IdMismatch);
         }
@@ -421,7 +504,7 @@ fn check_shape(seed: &[u8], t: u64) -> Result<(), ParamsError> {
     Ok(())
 }
 
-fn params_id(group: &RsaGroup, seed: &[u8], t: u64, h: &Element) -> [u8; 32] {
+fn params_id(group: &RsaGroup, seed: &[u8], t: u64, h: &Element, vk: &[u8]) -> [u8; 32] {
     let tag = veil_domain::timelock::PARAMS_ID;
     let mut d = Sha256::new();
     for part in [tag, group.modulus_bytes(), seed] {
@@ -430,6 +513,8 @@ fn params_id(group: &RsaGroup, seed: &[u8], t: u64, h: &Element) -> [u8; 32] {
     }
     d.update(t.to_be_bytes());
     d.update(group.encode(h));
+    d.update((vk.len() as u64).to_be_bytes());
+    d.update(vk);
     d.finalize().into()
 }
 

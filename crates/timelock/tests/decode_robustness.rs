@@ -22,10 +22,12 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let params = params(group1024(), b"robustness", 300);
         let mut rng = ChaCha20Rng::seed_from_u64(9);
-        let (ct, secret) = DelayCiphertext::encrypt(&params, &label(1), b"m", &mut rng).unwrap();
+        let (ct, secret) =
+            DelayCiphertext::encrypt(&params, &pk(&params), &label(1), b"m", &mut rng).unwrap();
         let (tkey, _) = veil_threshold::hazmat::deal(&mut rng, 1, 1).unwrap();
         let ek = veil_threshold::EncryptionKey::new(tkey.public_key());
-        let (dual, _) = DualCiphertext::encrypt(&params, &ek, &label(1), b"m", &mut rng).unwrap();
+        let (dual, _) =
+            DualCiphertext::encrypt(&params, &pk(&params), &ek, &label(1), b"m", &mut rng).unwrap();
         let solution = ct
             .puzzle()
             .solve_and_prove(&params, Backend::Portable, &mut no_progress())

@@ -28,7 +28,7 @@ fn solving_and_revealing_yield_the_same_plaintext() {
     for p in both_sizes() {
         let label = label(1);
         let msg = b"swap 10 ETH for USDC, slippage 0.1%";
-        let (ct, secret) = DelayCiphertext::encrypt(&p, &label, msg, &mut rng).unwrap();
+        let (ct, secret) = DelayCiphertext::encrypt(&p, &pk(&p), &label, msg, &mut rng).unwrap();
         assert_eq!(ct.verify(&p, &label), Ok(()));
         // Through the wire format.
         let ct = DelayCiphertext::from_bytes(&p, &ct.to_bytes(&p)).unwrap();
@@ -56,7 +56,7 @@ fn proven_solutions_verify_and_open() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let p = params(group1024(), b"solutions", 1 << 11);
     let label = label(2);
-    let (ct, _) = DelayCiphertext::encrypt(&p, &label, b"payload", &mut rng).unwrap();
+    let (ct, _) = DelayCiphertext::encrypt(&p, &pk(&p), &label, b"payload", &mut rng).unwrap();
     let solution = ct
         .puzzle()
         .solve_and_prove(&p, Backend::best_single(), &mut no_progress())
@@ -84,8 +84,8 @@ fn wrong_reveals_are_rejected() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let p = params(group1024(), b"reveals", 1 << 10);
     let label = label(3);
-    let (ct1, s1) = DelayCiphertext::encrypt(&p, &label, b"one", &mut rng).unwrap();
-    let (ct2, s2) = DelayCiphertext::encrypt(&p, &label, b"two", &mut rng).unwrap();
+    let (ct1, s1) = DelayCiphertext::encrypt(&p, &pk(&p), &label, b"one", &mut rng).unwrap();
+    let (ct2, s2) = DelayCiphertext::encrypt(&p, &pk(&p), &label, b"two", &mut rng).unwrap();
     // Each secret opens its own puzzle only.
     assert!(s1.reveal().open(&p, ct1.puzzle()).is_ok());
     assert_eq!(
@@ -123,7 +123,8 @@ fn mauled_puzzle_ciphertext_or_label_is_rejected() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let p = params(group1024(), b"tamper", 1 << 10);
     let label = label(4);
-    let (ct, secret) = DelayCiphertext::encrypt(&p, &label, b"secret order", &mut rng).unwrap();
+    let (ct, secret) =
+        DelayCiphertext::encrypt(&p, &pk(&p), &label, b"secret order", &mut rng).unwrap();
     let key = secret.reveal().open(&p, ct.puzzle()).unwrap();
     let good = ct.to_bytes(&p);
     let n = p.group().element_len();
@@ -176,7 +177,7 @@ fn mauled_puzzle_ciphertext_or_label_is_rejected() {
         DelayError::Decrypt
     );
     // The right label with the wrong key.
-    let (ct2, s2) = DelayCiphertext::encrypt(&p, &label, b"x", &mut rng).unwrap();
+    let (ct2, s2) = DelayCiphertext::encrypt(&p, &pk(&p), &label, b"x", &mut rng).unwrap();
     let key2 = s2.reveal().open(&p, ct2.puzzle()).unwrap();
     assert_eq!(
         ct.decrypt(&p, &label, &key2).unwrap_err(),
@@ -194,26 +195,26 @@ fn replaying_a_puzzle_under_a_new_label_cannot_be_made_valid() {
     let p = params(group1024(), b"replay", 1 << 10);
     let victim = label(5);
     let attacker = label(6);
-    let (victim_ct, _) = DelayCiphertext::encrypt(&p, &victim, b"victim tx", &mut rng).unwrap();
+    let (victim_ct, _) =
+        DelayCiphertext::encrypt(&p, &pk(&p), &victim, b"victim tx", &mut rng).unwrap();
     let (attacker_ct, _) =
-        DelayCiphertext::encrypt(&p, &attacker, b"attacker tx", &mut rng).unwrap();
+        DelayCiphertext::encrypt(&p, &pk(&p), &attacker, b"attacker tx", &mut rng).unwrap();
     assert_eq!(
         victim_ct.verify(&p, &attacker).unwrap_err(),
         DelayError::Invalid
     );
-    // Splice: the victim's puzzle + proof with the attacker's body and commitment.
+    // Splice: the victim's puzzle (o, P, proof) with the attacker's delay proof, tag and
+    // body. The delay proof binds the puzzle, so it is valid under neither label.
     let v = victim_ct.to_bytes(&p);
     let a = attacker_ct.to_bytes(&p);
-    let puzzle_end = 2 + 32 + (v.len() - 2 - 32 - 32 - 4 - (9 + 16));
+    let seal_len = 192 + 32 + 4;
+    let puzzle_end = v.len() - seal_len - b"victim tx".len();
     let mut spliced = v[..puzzle_end].to_vec();
     spliced.extend_from_slice(&a[puzzle_end..]);
     let spliced = DelayCiphertext::from_bytes(&p, &spliced).unwrap();
-    assert_eq!(
-        spliced.verify(&p, &attacker).unwrap_err(),
-        DelayError::Invalid
-    );
-    assert_eq!(spliced.verify(&p, &victim).map(|_| ()), Ok(()));
-    // Valid for the victim's label as a whole only with the victim's own body.
+    for l in [&attacker, &victim] {
+        assert_eq!(spliced.verify(&p, l).unwrap_err(), DelayError::Invalid);
+    }
     let key = spliced
         .puzzle()
         .solve(&p, Backend::best_single(), &mut no_progress())
@@ -228,7 +229,7 @@ fn replaying_a_puzzle_under_a_new_label_cannot_be_made_valid() {
 fn decoding_validates_lengths_ranges_and_parameters() {
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     let p = params(group1024(), b"decode", 1 << 10);
-    let (ct, _) = DelayCiphertext::encrypt(&p, &label(7), b"abc", &mut rng).unwrap();
+    let (ct, _) = DelayCiphertext::encrypt(&p, &pk(&p), &label(7), b"abc", &mut rng).unwrap();
     let good = ct.to_bytes(&p);
     let n = p.group().element_len();
     assert!(DelayCiphertext::from_bytes(&p, &good[..good.len() - 1]).is_err());
@@ -241,7 +242,7 @@ fn decoding_validates_lengths_ranges_and_parameters() {
         DelayCiphertext::from_bytes(&p, &v).unwrap_err(),
         DelayError::Unsupported {
             kind: 5,
-            version: 1
+            version: 2
         }
     );
     let other = params(group1024(), b"decode other", 1 << 10);
@@ -269,7 +270,7 @@ fn decoding_validates_lengths_ranges_and_parameters() {
         );
     }
     // A body length claiming more than the payload limit.
-    let len_at = good.len() - (3 + 16) - 4;
+    let len_at = good.len() - 3 - 4;
     let mut bytes = good.clone();
     bytes[len_at..len_at + 4].copy_from_slice(&((MAX_PAYLOAD + 17) as u32).to_be_bytes());
     assert!(matches!(
@@ -278,7 +279,8 @@ fn decoding_validates_lengths_ranges_and_parameters() {
     ));
     // Oversized plaintexts are refused at encryption.
     assert_eq!(
-        DelayCiphertext::encrypt(&p, &label(7), &vec![0; MAX_PAYLOAD + 1], &mut rng).unwrap_err(),
+        DelayCiphertext::encrypt(&p, &pk(&p), &label(7), &vec![0; MAX_PAYLOAD + 1], &mut rng)
+            .unwrap_err(),
         DelayError::PayloadTooLarge {
             len: MAX_PAYLOAD + 1
         }
@@ -289,7 +291,7 @@ fn decoding_validates_lengths_ranges_and_parameters() {
 fn solving_can_be_cancelled_and_reports_progress() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let p = params(group1024(), b"cancel", 1 << 18);
-    let (ct, _) = DelayCiphertext::encrypt(&p, &label(8), b"x", &mut rng).unwrap();
+    let (ct, _) = DelayCiphertext::encrypt(&p, &pk(&p), &label(8), b"x", &mut rng).unwrap();
     let mut seen = Vec::new();
     let r = ct.puzzle().solve(&p, Backend::Portable, &mut |done| {
         seen.push(done);
@@ -309,7 +311,7 @@ fn fixture_bytes_of_a_delay_ciphertext() {
     let p = params(group1024(), b"fixture", 1 << 10);
     let mut rng = ChaCha20Rng::seed_from_u64(2026);
     let (ct, secret) =
-        DelayCiphertext::encrypt(&p, &label(9), b"fixture payload", &mut rng).unwrap();
+        DelayCiphertext::encrypt(&p, &pk(&p), &label(9), b"fixture payload", &mut rng).unwrap();
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     let files = [
         ("delay_ciphertext_1024.hex", hex::encode(ct.to_bytes(&p))),
@@ -352,7 +354,7 @@ proptest! {
         static P: OnceLock<DelayParams> = OnceLock::new();
         let p = P.get_or_init(|| params(group1024(), b"proptest", 300));
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let (ct, secret) = DelayCiphertext::encrypt(p, &label(10), &payload, &mut rng).unwrap();
+        let (ct, secret) = DelayCiphertext::encrypt(p, &pk(p), &label(10), &payload, &mut rng).unwrap();
         let ct = DelayCiphertext::from_bytes(p, &ct.to_bytes(p)).unwrap();
         let key = secret.reveal().open(p, ct.puzzle()).unwrap();
         prop_assert_eq!(ct.decrypt(p, &label(10), &key).unwrap(), payload);

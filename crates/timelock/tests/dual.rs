@@ -52,7 +52,7 @@ fn either_path_decrypts() {
     let (p, c, mut rng) = setup();
     let lbl = label(1);
     let msg = b"dual-mode transaction";
-    let (ct, secret) = DualCiphertext::encrypt(&p, &c.ek, &lbl, msg, &mut rng).unwrap();
+    let (ct, secret) = DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &lbl, msg, &mut rng).unwrap();
     assert_eq!(ct.verify(&p, c.key.public_key(), &lbl), Ok(()));
     let ct = DualCiphertext::from_bytes(&p, &ct.to_bytes(&p)).unwrap();
     // Committee path.
@@ -79,7 +79,8 @@ fn either_path_decrypts() {
 fn tampering_is_rejected_on_both_paths() {
     let (p, c, mut rng) = setup();
     let lbl = label(2);
-    let (ct, secret) = DualCiphertext::encrypt(&p, &c.ek, &lbl, b"payload", &mut rng).unwrap();
+    let (ct, secret) =
+        DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &lbl, b"payload", &mut rng).unwrap();
     let key = secret.reveal().open(&p, ct.puzzle()).unwrap();
     let data_key = committee_data_key(&c, ct.threshold_part(), &mut rng).unwrap();
     let good = ct.to_bytes(&p);
@@ -128,7 +129,7 @@ fn tampering_is_rejected_on_both_paths() {
         ct.decrypt_with_data_key(&p, &lbl, &[0u8; 31]).unwrap_err(),
         DualError::Decrypt
     );
-    let (ct2, s2) = DualCiphertext::encrypt(&p, &c.ek, &lbl, b"other", &mut rng).unwrap();
+    let (ct2, s2) = DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &lbl, b"other", &mut rng).unwrap();
     let key2 = s2.reveal().open(&p, ct2.puzzle()).unwrap();
     assert_eq!(
         ct.decrypt_with_puzzle(&p, &lbl, &key2).unwrap_err(),
@@ -142,8 +143,8 @@ fn swapping_in_another_threshold_wrap_is_rejected() {
     // wrap (or the reverse) opens nothing.
     let (p, c, mut rng) = setup();
     let lbl = label(4);
-    let (a, sa) = DualCiphertext::encrypt(&p, &c.ek, &lbl, b"victim", &mut rng).unwrap();
-    let (b, _) = DualCiphertext::encrypt(&p, &c.ek, &lbl, b"attacker", &mut rng).unwrap();
+    let (a, sa) = DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &lbl, b"victim", &mut rng).unwrap();
+    let (b, _) = DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &lbl, b"attacker", &mut rng).unwrap();
     let a_bytes = a.to_bytes(&p);
     let b_bytes = b.to_bytes(&p);
     let t_len = |bytes: &[u8]| u32::from_be_bytes(bytes[34..38].try_into().unwrap()) as usize;
@@ -167,7 +168,7 @@ fn swapping_in_another_threshold_wrap_is_rejected() {
 #[test]
 fn decoding_validates_the_structure() {
     let (p, c, mut rng) = setup();
-    let (ct, _) = DualCiphertext::encrypt(&p, &c.ek, &label(5), b"x", &mut rng).unwrap();
+    let (ct, _) = DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &label(5), b"x", &mut rng).unwrap();
     let good = ct.to_bytes(&p);
     assert_eq!(good[0], DUAL_CIPHERTEXT_KIND);
     assert!(DualCiphertext::from_bytes(&p, &good[..good.len() - 1]).is_err());
@@ -192,7 +193,14 @@ fn decoding_validates_the_structure() {
         Err(DualError::Malformed(_))
     ));
     assert!(matches!(
-        DualCiphertext::encrypt(&p, &c.ek, &label(5), &vec![0; 64 * 1024 + 1], &mut rng),
+        DualCiphertext::encrypt(
+            &p,
+            &pk(&p),
+            &c.ek,
+            &label(5),
+            &vec![0; 64 * 1024 + 1],
+            &mut rng
+        ),
         Err(DualError::PayloadTooLarge { .. })
     ));
 }
@@ -200,7 +208,8 @@ fn decoding_validates_the_structure() {
 #[test]
 fn fixture_bytes_of_a_dual_ciphertext() {
     let (p, c, mut rng) = setup();
-    let (ct, _) = DualCiphertext::encrypt(&p, &c.ek, &label(6), b"fixture", &mut rng).unwrap();
+    let (ct, _) =
+        DualCiphertext::encrypt(&p, &pk(&p), &c.ek, &label(6), b"fixture", &mut rng).unwrap();
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/dual_ciphertext_1024.hex"

@@ -18,7 +18,8 @@ fn parameters_and_solutions_match_gmp() {
             p.group().encode(p.h())
         );
         let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let (ct, secret) = DelayCiphertext::encrypt(&p, &label(1), b"m", &mut rng).unwrap();
+        let (ct, secret) =
+            DelayCiphertext::encrypt(&p, &pk(&p), &label(1), b"m", &mut rng).unwrap();
         let solution = ct
             .puzzle()
             .solve_and_prove(&p, Backend::best_single(), &mut no_progress())

@@ -67,7 +67,8 @@ fn parameters_with_a_bad_proof_are_refused_at_load() {
             b"bad proof",
             1 << 10,
             wrong_h.clone(),
-            p.proof().clone()
+            p.proof().clone(),
+            p.snark_key().clone()
         )
         .unwrap_err(),
         ParamsError::BadProof
@@ -81,14 +82,15 @@ fn parameters_with_a_bad_proof_are_refused_at_load() {
             b"bad proof",
             1 << 10,
             p.h().clone(),
-            bad_pi.clone()
+            bad_pi.clone(),
+            p.snark_key().clone()
         )
         .unwrap_err(),
         ParamsError::BadProof
     );
     // The same through the byte encoding: replace h, π, or T.
     let good = p.to_bytes();
-    let h_at = good.len() - 2 * n;
+    let h_at = good.len() - 2 * n - 2 - p.snark_key().to_bytes().len();
     let mut bytes = good.clone();
     bytes[h_at..h_at + n].copy_from_slice(&group.encode(&wrong_h));
     assert_eq!(
@@ -96,7 +98,7 @@ fn parameters_with_a_bad_proof_are_refused_at_load() {
         ParamsError::BadProof
     );
     let mut bytes = good.clone();
-    bytes[h_at + n..].copy_from_slice(&bad_pi.to_bytes(group));
+    bytes[h_at + n..h_at + 2 * n].copy_from_slice(&bad_pi.to_bytes(group));
     assert_eq!(
         DelayParams::from_bytes(&bytes).unwrap_err(),
         ParamsError::BadProof
@@ -144,18 +146,31 @@ fn malformed_encodings_are_refused() {
         ParamsError::Malformed("trailing bytes")
     );
     let mut v = good.clone();
-    v[1] = 2;
+    v[1] = 1;
     assert_eq!(
         DelayParams::from_bytes(&v).unwrap_err(),
         ParamsError::Unsupported {
             kind: 1,
-            version: 2
+            version: 1
         }
+    );
+    // A verifying key with a flipped byte (off-curve or wrong point) or for another modulus.
+    let mut bytes = good.clone();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    assert!(DelayParams::from_bytes(&bytes).is_err());
+    let other = params(RsaGroup::rsa2048(), b"malformed", 300);
+    let mut j: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+    j["snark_vk"] = hex::encode(other.snark_key().to_bytes()).into();
+    // The id covers the verifying key: swapping keys is caught when the id is stated.
+    assert_eq!(
+        DelayParams::from_json(&j.to_string()).unwrap_err(),
+        ParamsError::IdMismatch
     );
     // A non-canonical h (its twin N − h).
     let group = p.group();
     let n = group.element_len();
-    let h_at = good.len() - 2 * n;
+    let h_at = good.len() - 2 * n - 2 - p.snark_key().to_bytes().len();
     let twin = group.modulus().to_be_bytes_of(&group.neg(p.h()));
     let mut bytes = good.clone();
     bytes[h_at..h_at + n].copy_from_slice(&twin);

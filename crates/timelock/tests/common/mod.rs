@@ -57,3 +57,8 @@ pub fn label(sender: u8) -> Label {
     )
     .unwrap()
 }
+
+/// The insecure devnet proving key of `params` (cached per modulus and process).
+pub fn pk(params: &DelayParams) -> std::sync::Arc<veil_circuits::delay_snark::DelayProvingKey> {
+    params.insecure_proving_key().unwrap()
+}

@@ -17,3 +17,18 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest" >&2
   cargo install --locked cargo-nextest
 fi
+
+# anvil (the Ethereum node of the end-to-end tests), from the npm package @foundry-rs/anvil (pinned),
+# into tests/node_modules (git-ignored). Node and npm come from Debian if missing.
+if ! ls "$(dirname "$0")"/node_modules/@foundry-rs/anvil-*/bin/anvil >/dev/null 2>&1; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing nodejs and npm" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "setup: installing anvil (npm @foundry-rs/anvil) into tests/node_modules" >&2
+  npm install --prefix "$(dirname "$0")" --no-save --no-audit --no-fund --loglevel=error \
+    @foundry-rs/anvil@1.7.1 >/dev/null
+fi

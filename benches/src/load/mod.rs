@@ -433,6 +433,14 @@ fn consumer(run: &Run, pool: &[Prepared], url: &str) {
     }
 }
 
+/// The 1-minute load average from `/proc/loadavg` (0 if unreadable).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
 /// What a run measured, for the summary.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -469,6 +477,9 @@ pub struct Summary {
     /// Seconds from the end of the window until the last accepted transaction was
     /// delivered (or the drain bound).
     pub drain_s: f64,
+    /// `/proc/loadavg` (1-minute figure) at the start and the end of the window: how much
+    /// else ran on the machine.
+    pub load_average: (f64, f64),
 }
 
 impl Summary {
@@ -524,6 +535,11 @@ impl Summary {
             s,
             "  wallet encryption (before the window, not charged): {:.0} µs per tx per core",
             self.encrypt_us_per_tx
+        );
+        let _ = writeln!(
+            s,
+            "  machine load average (1 min) at start / end of the window: {:.1} / {:.1}",
+            self.load_average.0, self.load_average.1
         );
         s
     }
@@ -620,6 +636,7 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
     let cpu_now = |pid: u32| committee::cpu_seconds(pid, ticks).unwrap_or(0.0);
     let cpu_start: Vec<f64> = pids.iter().map(|&p| cpu_now(p)).collect();
     let own_start = cpu_now(std::process::id());
+    let load_start = load_average();
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -678,6 +695,7 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
     bar.finish_and_clear();
     let cpu_end: Vec<f64> = pids.iter().map(|&p| cpu_now(p)).collect();
     let own = cpu_now(std::process::id()) - own_start;
+    let load_end = load_average();
     net.stop();
 
     let txs = run.txs.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -727,6 +745,7 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
         generator_cpu_ms_per_tx: per_tx(own),
         encrypt_us_per_tx,
         drain_s,
+        load_average: (load_start, load_end),
     };
     let text = summary.text(n, t);
     let mut text_full = text.clone();

@@ -91,6 +91,22 @@
 //! at least `2^15` powers; one honest participant suffices. The resulting verifying key is
 //! what [`DelayVerifyingKey::from_bytes`] loads.
 //!
+//! # Side channels (residual, documented)
+//!
+//! The prover's witness computation works on the secret `k` with `num-bigint` (variable
+//! time, heap buffers that are not zeroized) and arkworks' constraint synthesis and
+//! Groth16 prover (variable-time field and curve arithmetic over the witness). The limb
+//! vectors and field assignments Veil owns are zeroized on drop. This is the sender's own
+//! machine and `k` is revealed by the puzzle after `T` squarings anyway; a local timing
+//! attacker during encryption could learn it early. The verifier touches no secrets.
+//!
+//! # Batch verification
+//!
+//! Not implemented: each Groth16 check is three Miller loops plus one final exponentiation
+//! with one public input; a random-linear-combination batch would share the `γ`, `δ` and
+//! `e(α, β)` terms (about a third of the pairings) but the Sigma half, which is about half of
+//! a ciphertext's verification time, does not batch as simply.
+//!
 //! # Sizes
 //!
 //! For RSA-2048 (`n = 32` limbs) the circuit has [`constraint_count`] ≈ 14 000 constraints

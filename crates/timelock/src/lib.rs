@@ -25,15 +25,17 @@
 //! # Client builds
 //!
 //! Everything a wallet needs — loading and verifying parameters, encrypting, proving and
-//! checking reveals — is pure Rust (veil-squaring's arithmetic and `num-bigint`), so the
-//! crate builds and passes its tests with `--no-default-features`. The `gmp` feature only
-//! adds server-side conveniences.
+//! checking reveals — is pure Rust (veil-squaring's arithmetic, `num-bigint` and arkworks
+//! for the delay proof), so the crate builds and passes its tests with
+//! `--no-default-features`. The `gmp` feature only adds server-side conveniences.
 //!
 //! # Encodings
 //!
 //! Every encoded object starts with a kind byte and a version byte: `0x01` parameters,
-//! `0x02` delay ciphertext, `0x03` puzzle solution, `0x04` reveal, `0x05` dual ciphertext;
-//! all at version 1. Group elements are always the canonical representative of their class
+//! `0x02` delay ciphertext, `0x03` puzzle solution, `0x04` reveal, `0x05` dual ciphertext.
+//! Parameters and both ciphertexts are at version 2 (they carry the delay proof's verifying
+//! key and the delay proof: see [`delay`] and [`veil_circuits::delay_snark`]); solutions and
+//! reveals at version 1. Older versions are refused with a clear `Unsupported` error. Group elements are always the canonical representative of their class
 //! (`min(x, N − x)`), `len(N)` bytes, and decoders refuse anything else.
 #![deny(missing_docs)]
 

@@ -347,7 +347,7 @@ fn fixture_bytes_of_a_delay_ciphertext() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig::with_cases(8))]
     #[test]
     fn any_payload_round_trips_by_reveal(payload in proptest::collection::vec(any::<u8>(), 0..600), seed in any::<u64>()) {
         use std::sync::OnceLock;

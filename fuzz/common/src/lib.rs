@@ -73,14 +73,7 @@ impl Fixture {
         let sequencer = SigningKey::generate(&mut rng);
         let sequencer_keys = vec![sequencer.public_key()];
         let ek = EncryptionKey::new(key.public_key());
-        let params = DelayParams::generate(
-            RsaGroup::rsa2048(),
-            b"veil fuzz fixture",
-            DELAY_SQUARINGS,
-            Backend::Portable,
-            &mut |_| ControlFlow::Continue(()),
-        )
-        .expect("fixed, valid parameter shape");
+        let params = delay_params();
         let label = Label::new(
             CHAIN,
             [0x5a; 32],
@@ -113,6 +106,34 @@ impl Fixture {
         }
     }
 }
+
+/// The committed seed of the `timelock_params` target: the fixture's delay parameters.
+const PARAMS_SEED: &[u8] = include_bytes!("../../seeds/timelock_params/params");
+
+/// The fixture's delay parameters: decoded from the committed seed when it still decodes
+/// (decoding checks the Wesolowski proof; it is much cheaper than generating, which runs the
+/// insecure SNARK setup), generated otherwise (after a format change, until the seeds are
+/// regenerated).
+fn delay_params() -> DelayParams {
+    if let Ok(p) = DelayParams::from_bytes(PARAMS_SEED)
+        && p.squarings() == DELAY_SQUARINGS
+        && p.seed() == PARAMS_SEED_TEXT
+        && p.group().modulus_bytes() == RsaGroup::rsa2048().modulus_bytes()
+    {
+        return p;
+    }
+    DelayParams::generate(
+        RsaGroup::rsa2048(),
+        PARAMS_SEED_TEXT,
+        DELAY_SQUARINGS,
+        Backend::Portable,
+        &mut |_| ControlFlow::Continue(()),
+    )
+    .expect("fixed, valid parameter shape")
+}
+
+/// The seed the fixture's delay generator is derived from.
+const PARAMS_SEED_TEXT: &[u8] = b"veil fuzz fixture";
 
 /// The fixture (built once per process).
 pub fn fixture() -> &'static Fixture {

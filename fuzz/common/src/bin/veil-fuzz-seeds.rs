@@ -119,10 +119,15 @@ fn main() {
     );
 
     // Envelopes of every mode.
+    let pk = f
+        .params
+        .insecure_proving_key()
+        .expect("fixture parameters use the reproducible devnet setup");
     let (delay_ct, secret) =
-        DelayCiphertext::encrypt(&f.params, &f.label, b"fuzz delay", &mut r).expect("short");
+        DelayCiphertext::encrypt(&f.params, &pk, &f.label, b"fuzz delay", &mut r).expect("short");
     let (dual_ct, _) =
-        DualCiphertext::encrypt(&f.params, &f.ek, &f.label, b"fuzz dual", &mut r).expect("short");
+        DualCiphertext::encrypt(&f.params, &pk, &f.ek, &f.label, b"fuzz dual", &mut r)
+            .expect("short");
     let delay_env = TxEnvelope::delay(&f.params, f.label.clone(), &delay_ct).to_bytes();
     let dual_env = TxEnvelope::dual(&f.params, &dual_ct).to_bytes();
     let thr_env = envs[0].encoding().to_vec();

@@ -763,6 +763,17 @@ impl Node {
             self.metrics.reject("bad_proposal_signature");
             NodeError::BadSignature
         })?;
+        // Equivocation is evidence whether or not this member voted for either side: any
+        // two validly signed proposals that conflict are recorded (the vote rule alone only
+        // reports conflicts with the proposal it voted for).
+        let conflicts: Vec<veil_protocol::Evidence> = lock(&self.seen)
+            .values()
+            .filter_map(|seen| veil_protocol::Evidence::from_conflict(seen, p))
+            .collect();
+        for ev in &conflicts {
+            warn!("sequencer equivocation: evidence stored");
+            self.storage.record_evidence(ev)?;
+        }
         lock(&self.seen).insert((p.batch.slot, p.batch.commitment()), p.clone());
         let mut guard = lock(&self.guard);
         let intent = match guard.decide(p, |id| self.holds(id)) {

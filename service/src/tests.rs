@@ -499,8 +499,10 @@ fn delay_envelope(
     text: &str,
 ) -> (TxEnvelope, veil_timelock::PuzzleSecret) {
     let label = test_label(4);
+    // The devnet proving key (cached per process by the time-lock crate).
+    let pk = params.insecure_proving_key().unwrap();
     let (ct, secret) =
-        veil_timelock::DelayCiphertext::encrypt(params, &label, text.as_bytes(), rng).unwrap();
+        veil_timelock::DelayCiphertext::encrypt(params, &pk, &label, text.as_bytes(), rng).unwrap();
     (TxEnvelope::delay(params, label, &ct), secret)
 }
 
@@ -511,8 +513,10 @@ fn dual_envelope(
     text: &str,
 ) -> (TxEnvelope, veil_timelock::PuzzleSecret) {
     let pk = PublicKey::from_point(node.keys.committee.public_key).unwrap();
+    let proving = params.insecure_proving_key().unwrap();
     let (ct, secret) = veil_timelock::DualCiphertext::encrypt(
         params,
+        &proving,
         &EncryptionKey::new(&pk),
         &test_label(5),
         text.as_bytes(),
@@ -634,6 +638,7 @@ fn batched_lanes_and_single_chain_give_the_same_verified_solutions() {
         .map(|i| {
             let (ct, _) = veil_timelock::DelayCiphertext::encrypt(
                 &params,
+                &params.insecure_proving_key().unwrap(),
                 &test_label(9),
                 format!("p{i}").as_bytes(),
                 &mut rng,

@@ -55,14 +55,16 @@ fn label(sender: u8) -> Label {
 
 fn delay(params: &DelayParams, rng: &mut ChaCha20Rng, text: &str) -> (Vec<u8>, PuzzleSecret) {
     let l = label(text.len() as u8);
+    let pk = params.insecure_proving_key().expect("devnet proving key");
     let (ct, secret) =
-        DelayCiphertext::encrypt(params, &l, text.as_bytes(), rng).expect("delay encrypt");
+        DelayCiphertext::encrypt(params, &pk, &l, text.as_bytes(), rng).expect("delay encrypt");
     (TxEnvelope::delay(params, l, &ct).to_bytes(), secret)
 }
 
 fn dual(net: &Net, params: &DelayParams, rng: &mut ChaCha20Rng, text: &str) -> Vec<u8> {
     let ek = EncryptionKey::new(net.threshold_key.public_key());
-    let (ct, _) = DualCiphertext::encrypt(params, &ek, &label(200), text.as_bytes(), rng)
+    let pk = params.insecure_proving_key().expect("devnet proving key");
+    let (ct, _) = DualCiphertext::encrypt(params, &pk, &ek, &label(200), text.as_bytes(), rng)
         .expect("dual encrypt");
     TxEnvelope::dual(params, &ct).to_bytes()
 }

@@ -13,9 +13,17 @@
 //! batch against what it encrypted and reveal the puzzle after commitment.
 //!
 //! Delay-mode arithmetic is veil-squaring's pure-Rust fixed-base exponentiation: no GMP is
-//! linked into a wallet.
+//! linked into a wallet. Delay and dual ciphertexts carry a Groth16 proof that their puzzle
+//! keys their payload (`veil-timelock`'s version 2 format), so the encryptor needs the
+//! delay proving key: the ceremony's, given with [`Encryptor::with_proving_key`] (checked
+//! against the parameters' verifying key), or for devnet parameters the insecure
+//! reproducible setup's ([`veil_timelock::DelayParams::insecure_proving_key`]), used when no
+//! key is given.
+
+use std::sync::Arc;
 
 use rand_core::{CryptoRng, RngCore};
+use veil_circuits::delay_snark::DelayProvingKey;
 use veil_protocol::{TxEnvelope, TxId};
 use veil_threshold::{Label, SlotRange};
 use veil_timelock::{DelayCiphertext, DelayParams, DualCiphertext, PuzzleSecret};
@@ -131,6 +139,7 @@ impl EncryptedTx {
 pub struct Encryptor {
     committee: TrustedCommittee,
     delay_params: Option<DelayParams>,
+    proving_key: Option<Arc<DelayProvingKey>>,
     policy: ChainPolicy,
 }
 
@@ -144,7 +153,29 @@ impl Encryptor {
         Self {
             committee,
             delay_params,
+            proving_key: None,
             policy,
+        }
+    }
+
+    /// Uses `key` (a delay ceremony's proving key) for delay and dual proofs; refused unless
+    /// it matches the delay parameters' verifying key.
+    pub fn with_proving_key(mut self, key: Arc<DelayProvingKey>) -> Result<Self, ClientError> {
+        let params = self.params()?;
+        if !key.matches(params.snark_key()) {
+            return Err(ClientError::Encrypt(
+                "proving key does not match the delay parameters".into(),
+            ));
+        }
+        self.proving_key = Some(key);
+        Ok(self)
+    }
+
+    /// The delay proving key: the one given, else the devnet setup's (cached per process).
+    fn proving_key(&self) -> Result<Arc<DelayProvingKey>, ClientError> {
+        match &self.proving_key {
+            Some(k) => Ok(k.clone()),
+            None => Ok(self.params()?.insecure_proving_key()?),
         }
     }
 
@@ -183,14 +214,17 @@ impl Encryptor {
             }
             Mode::Delay => {
                 let params = self.params()?;
-                let (ct, secret) = DelayCiphertext::encrypt(params, &label, payload, rng)
+                let pk = self.proving_key()?;
+                let (ct, secret) = DelayCiphertext::encrypt(params, &pk, &label, payload, rng)
                     .map_err(|e| ClientError::Encrypt(e.to_string()))?;
                 (TxEnvelope::delay(params, label, &ct), Some(secret))
             }
             Mode::Dual => {
                 let params = self.params()?;
+                let pk = self.proving_key()?;
                 let (ct, secret) = DualCiphertext::encrypt(
                     params,
+                    &pk,
                     self.committee.encryption_key(),
                     &label,
                     payload,

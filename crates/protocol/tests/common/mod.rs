@@ -104,14 +104,17 @@ impl Committee {
     pub fn delay_envelope(&mut self, msg: &[u8]) -> (TxEnvelope, PuzzleSecret) {
         let params = self.params.as_ref().expect("delay params");
         let label = self.label(1);
-        let (ct, secret) = DelayCiphertext::encrypt(params, &label, msg, &mut self.rng).unwrap();
+        let pk = params.insecure_proving_key().unwrap();
+        let (ct, secret) =
+            DelayCiphertext::encrypt(params, &pk, &label, msg, &mut self.rng).unwrap();
         (TxEnvelope::delay(params, label, &ct), secret)
     }
 
     pub fn dual_ciphertext(&mut self, msg: &[u8]) -> (DualCiphertext, PuzzleSecret) {
         let params = self.params.as_ref().expect("delay params");
         let label = self.label(2);
-        DualCiphertext::encrypt(params, &self.ek, &label, msg, &mut self.rng).unwrap()
+        let pk = params.insecure_proving_key().unwrap();
+        DualCiphertext::encrypt(params, &pk, &self.ek, &label, msg, &mut self.rng).unwrap()
     }
 
     pub fn dual_envelope(&mut self, msg: &[u8]) -> (TxEnvelope, PuzzleSecret) {

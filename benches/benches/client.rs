@@ -57,6 +57,7 @@ fn bench(c: &mut Criterion) {
     .expect("label");
     let payload = vec![0xa5u8; 200];
     let mut g = c.benchmark_group("client/encrypt");
+    g.sample_size(20);
     for mode in [Mode::Threshold, Mode::Delay, Mode::Dual] {
         // The first call builds the fixed-base tables; measure the steady state.
         enc.encrypt(mode, label.clone(), &payload, &mut rng)

@@ -126,10 +126,14 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Arc<Node>) -> Result<T, NodeError> + Send + 'static,
 ) -> ApiResult<T> {
     let node = node.clone();
+    let n = node.clone();
     tokio::task::spawn_blocking(move || f(&node))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-        .map_err(ApiError::from)
+        .map_err(|e| {
+            n.note_storage_error(&e);
+            ApiError::from(e)
+        })
 }
 
 /// The router over a node.
@@ -171,6 +175,14 @@ pub fn router(node: Arc<Node>) -> Router {
 }
 
 async fn healthz(State(node): State<Arc<Node>>) -> ApiResult<axum::Json<Value>> {
+    // A member whose database failed refuses every write: unhealthy until restarted.
+    if let Some(e) = node.storage_failure() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_failed",
+            format!("storage failed, restart needed: {e}"),
+        ));
+    }
     let slot = blocking(&node, |n| n.last_certified_slot()).await?;
     Ok(axum::Json(
         json!({ "status": "ok", "member": node.member(), "last_certified_slot": slot }),

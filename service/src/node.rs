@@ -206,6 +206,9 @@ pub struct Node {
     unsettled: Mutex<HashMap<u64, HashSet<usize>>>,
     /// Set to stop background loops.
     pub stopping: AtomicBool,
+    /// The first database I/O failure, if one happened (sticky: redb refuses every later
+    /// transaction until the database is reopened, so the member needs a restart).
+    storage_failure: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -254,6 +257,7 @@ impl Node {
             puzzles_queued: Mutex::new(HashSet::new()),
             unsettled: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            storage_failure: Mutex::new(None),
         }))
     }
 
@@ -302,8 +306,26 @@ impl Node {
             Work::Open(slot) => self.try_open(slot),
         };
         if let Err(e) = r {
+            self.note_storage_error(&e);
             warn!(error = %e, ?w, "background work failed");
         }
+    }
+
+    /// Records a database I/O failure (a failed or refused write or read): counted as
+    /// rejection code `storage`, logged as an error, and reported by `/healthz` (503) from
+    /// then on. The operation itself already failed and changed nothing; other errors are
+    /// ignored here.
+    pub fn note_storage_error(&self, e: &NodeError) {
+        if let NodeError::Storage(StorageError::Database(db)) = e {
+            self.metrics.reject("storage");
+            tracing::error!(error = %db, "storage failure: operation refused; restart the member once the disk is writable");
+            lock(&self.storage_failure).get_or_insert_with(|| db.to_string());
+        }
+    }
+
+    /// The first database I/O failure since start, if any.
+    pub fn storage_failure(&self) -> Option<String> {
+        lock(&self.storage_failure).clone()
     }
 
     /// Releases shares for a slot whose certificate is stored (re-authorized from storage).
@@ -950,6 +972,7 @@ impl Node {
                 &shares,
             ) {
                 Ok(faulty) if !faulty.is_empty() => {
+                    self.metrics.reject("invalid_shares");
                     warn!(?faulty, "invalid shares excluded")
                 }
                 Ok(_) => {}
@@ -1089,7 +1112,10 @@ impl Node {
                 match builder.add(&v) {
                     Ok(Progress::Certified(c)) => certificate = Some(c),
                     Ok(_) => {}
-                    Err(e) => warn!(member = v.member, error = %e, "vote rejected"),
+                    Err(e) => {
+                        self.metrics.reject("bad_vote");
+                        warn!(member = v.member, error = %e, "vote rejected");
+                    }
                 }
             }
             if certificate.is_some() {
@@ -1150,6 +1176,11 @@ impl Node {
                     .as_str()
                     .and_then(|h| hex::decode(h).ok())
                     .and_then(|b| Vote::from_bytes(&b).ok());
+                if v.is_none() {
+                    // A member answering with bytes that are not a vote is faulty: record it.
+                    self.metrics.reject("bad_vote");
+                    warn!(peer = peer.member, "vote rejected: undecodable vote");
+                }
                 return v;
             }
             match json["code"].as_str() {

@@ -38,6 +38,11 @@
 //! `VEIL_TEST_KEEP=1`).
 #![deny(missing_docs)]
 
+pub mod byzantine;
+pub mod faults;
+
+pub use faults::{Acked, Checked, FaultReport, Honest, assert_no_conflicting_votes, fault_rng};
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -276,12 +281,37 @@ pub struct Recorder {
     log: Arc<Mutex<Vec<Recorded>>>,
     seq: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    /// Partitioned members: every request to them, and every signed message from them,
+    /// is dropped (the connection is closed without a reply).
+    cut: Arc<Mutex<std::collections::BTreeSet<u32>>>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl Recorder {
     /// Stops accepting connections (requests in flight finish).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Partitions member `m` from the others: the proxies drop every request addressed to
+    /// it and every signed message it sends, in both directions, until [`Recorder::heal`].
+    /// (The member's public API stays reachable: a partition of the member links.)
+    pub fn partition(&self, m: u32) {
+        if let Ok(mut c) = self.cut.lock() {
+            c.insert(m);
+        }
+    }
+
+    /// Ends the partition of member `m`.
+    pub fn heal(&self, m: u32) {
+        if let Ok(mut c) = self.cut.lock() {
+            c.remove(&m);
+        }
+    }
+
+    /// How many requests the partition dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Everything recorded so far, in arrival order.
@@ -346,6 +376,17 @@ impl Recorder {
         }
         let mut body = vec![0u8; len];
         if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let from = SignedMessage::from_bytes(&body).ok().map(|m| m.from);
+        let cut = self
+            .cut
+            .lock()
+            .map(|c| c.contains(&to) || from.is_some_and(|f| c.contains(&f)))
+            .unwrap_or(false);
+        if cut {
+            // Dropped on the floor: the sender sees the connection close without a reply.
+            self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let seq = self.seq.fetch_add(1, Ordering::SeqCst);
@@ -454,6 +495,10 @@ pub struct Node {
     pub log: PathBuf,
     /// Its database file.
     pub db: PathBuf,
+    /// `RLIMIT_FSIZE` (bytes; `u64::MAX`: unlimited) for the next spawn, with `SIGXFSZ`
+    /// ignored so that a write past it fails with `EFBIG` instead of killing the process: a
+    /// full disk, for real. Tighten or lift it later with [`Node::set_fsize_limit`].
+    pub fsize_limit: Option<u64>,
     child: Option<Child>,
 }
 
@@ -464,9 +509,8 @@ impl Node {
             .append(true)
             .open(&self.log)
             .expect("member log file");
-        let err = log.try_clone().expect("member log file handle");
-        let child = Command::new(node_binary())
-            .arg("run")
+        let mut cmd = Command::new(node_binary());
+        cmd.arg("run")
             .arg("--config")
             .arg(&self.config)
             .env("VEIL_PASSPHRASE", PASSPHRASE)
@@ -474,17 +518,92 @@ impl Node {
                 "RUST_LOG",
                 std::env::var("VEIL_TEST_LOG").unwrap_or_else(|_| "info".into()),
             )
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
+            .stdin(Stdio::null());
+        let Some(limit) = self.fsize_limit else {
+            let err = log.try_clone().expect("member log file handle");
+            let child = cmd
+                .stdout(log)
+                .stderr(err)
+                .spawn()
+                .expect("spawning veil-node");
+            self.child = Some(child);
+            return;
+        };
+        // A disk-fault member: its output goes through pipes (which RLIMIT_FSIZE does not
+        // limit) to threads here that append it to the log, so its log lines survive the
+        // full disk they report.
+        use std::os::unix::process::CommandExt;
+        let rlim = if limit == u64::MAX {
+            libc::RLIM_INFINITY
+        } else {
+            limit as libc::rlim_t
+        };
+        // SAFETY: the closure runs in the forked child before exec and calls only
+        // async-signal-safe functions (signal, setrlimit); it allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                // SIG_IGN survives exec: a write past the limit fails with EFBIG instead of
+                // killing the process.
+                if libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let lim = libc::rlimit {
+                    rlim_cur: rlim,
+                    rlim_max: libc::RLIM_INFINITY,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawning veil-node");
+        let pipes: Vec<Box<dyn Read + Send>> = vec![
+            Box::new(child.stdout.take().expect("piped stdout")),
+            Box::new(child.stderr.take().expect("piped stderr")),
+        ];
+        for mut pipe in pipes {
+            let mut out = log.try_clone().expect("member log file handle");
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut pipe, &mut out);
+            });
+        }
         self.child = Some(child);
     }
 
     /// Whether the process is running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sets the running process's `RLIMIT_FSIZE` (soft limit; `None`: unlimited), as
+    /// `prlimit(2)` does from outside. Panics if the member is not running.
+    pub fn set_fsize_limit(&self, bytes: Option<u64>) {
+        let pid = self.pid().expect("member running") as libc::pid_t;
+        let lim = libc::rlimit {
+            rlim_cur: bytes.map_or(libc::RLIM_INFINITY, |b| b as libc::rlim_t),
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: `lim` is a valid rlimit; a null old-limit pointer is allowed.
+        let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_FSIZE, &lim, std::ptr::null_mut()) };
+        assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGSTOP`, `libc::SIGCONT`) to the running process.
+    pub fn signal(&self, signal: i32) {
+        let pid = self.pid().expect("member running") as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
     }
 
     /// Kills the process with SIGKILL (no shutdown path runs) and reaps it.
@@ -633,6 +752,8 @@ pub struct Net {
     pub recorder: Recorder,
     /// The members' signing keys (for tests that impersonate a Byzantine member).
     pub member_keys: Vec<SigningKey>,
+    /// The recording proxies' base URLs, index `i` in front of member `i + 1`.
+    pub proxies: Vec<String>,
 }
 
 impl Net {
@@ -750,6 +871,7 @@ impl Net {
                 config: path,
                 log: mdir.join("node.log"),
                 db: mdir.join("node.redb"),
+                fsize_limit: None,
                 child: None,
             });
         }
@@ -763,6 +885,7 @@ impl Net {
             sequencer_key,
             recorder,
             member_keys,
+            proxies,
         };
         for node in &mut net.nodes {
             node.spawn();

@@ -9,7 +9,9 @@
 //!   with any bad item is refused whole, before any write. A replayed envelope (one already
 //!   stored) is refused with `already_known` and changes nothing.
 //! - **Gossip**: new envelopes are sent to every other member in signed `Ciphertexts`
-//!   messages (one BLS signature per flush, not per transaction).
+//!   messages (one BLS signature per flush, not per transaction); a send that fails is
+//!   retried until the member takes it ([`Node::flush_gossip`]), since gossip is how an
+//!   envelope acknowledged here reaches the sequencer.
 //! - **Proposal driving** ([`Node::drive`]): whoever receives a proposal (the built-in
 //!   sequencer in its own process, or any member for an external sequencer's proposal) sends
 //!   it to every member; each reply is a vote, or a refusal naming the envelopes the member
@@ -209,6 +211,12 @@ pub struct Node {
     /// The first database I/O failure, if one happened (sticky: redb refuses every later
     /// transaction until the database is reopened, so the member needs a restart).
     storage_failure: Mutex<Option<String>>,
+    /// Envelopes whose gossip to a member failed, by member (see [`Node::flush_gossip`]).
+    gossip_retry: Mutex<HashMap<u32, Vec<Vec<u8>>>>,
+    /// Members with a gossip retry in flight.
+    gossip_retry_busy: Mutex<HashSet<u32>>,
+    /// When gossip was last retried.
+    gossip_retry_last: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -258,6 +266,9 @@ impl Node {
             unsettled: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             storage_failure: Mutex::new(None),
+            gossip_retry: Mutex::new(HashMap::new()),
+            gossip_retry_busy: Mutex::new(HashSet::new()),
+            gossip_retry_last: Mutex::new(None),
         }))
     }
 
@@ -673,13 +684,114 @@ impl Node {
         Ok(new)
     }
 
-    /// Sends queued new envelopes to every other member (one signed message per chunk).
-    pub fn flush_gossip(&self) {
+    /// Sends queued new envelopes to every other member (one signed message per chunk),
+    /// and re-sends envelopes whose gossip to a member failed earlier.
+    ///
+    /// Gossip is the only way an envelope acknowledged by a member that is not the
+    /// sequencer reaches the sequencer, so a failed send (peer unreachable, partitioned,
+    /// stalled, or answering 5xx) is retried, at most one attempt in flight per member and
+    /// at most once per [`GOSSIP_RETRY_EVERY`], until the member takes it; a 4xx answer
+    /// means it looked at the envelopes and is final. At most [`GOSSIP_RETRY_MAX`]
+    /// envelopes wait per member (the oldest are dropped first; they stay durable here and
+    /// are re-gossiped on restart).
+    pub fn flush_gossip(self: &Arc<Self>) {
         let queued = std::mem::take(&mut *lock(&self.gossip));
         for chunk in queued.chunks(MAX_GOSSIP_ENVELOPES) {
-            let msg = MemberMessage::Ciphertexts(chunk.to_vec())
-                .sign(&self.keys.signing_key, self.member());
-            self.broadcast(&msg);
+            let msg = Arc::new(
+                MemberMessage::Ciphertexts(chunk.to_vec())
+                    .sign(&self.keys.signing_key, self.member()),
+            );
+            let chunk = Arc::new(chunk.to_vec());
+            for p in self.others() {
+                let (node, msg, p, chunk) = (self.clone(), msg.clone(), p.clone(), chunk.clone());
+                std::thread::spawn(move || {
+                    if !node.gossip_to(&p, &msg) {
+                        node.gossip_failed(p.member, chunk.iter().cloned());
+                    }
+                });
+            }
+        }
+        self.retry_gossip();
+    }
+
+    /// Sends one gossip message; whether the member took it (any answer below 500).
+    fn gossip_to(&self, p: &PeerConfig, msg: &SignedMessage) -> bool {
+        match self.client.send(&p.url, msg) {
+            Ok(r) if r.status < 500 => true,
+            Ok(r) => {
+                debug!(
+                    peer = p.member,
+                    status = r.status,
+                    "gossip refused; will retry"
+                );
+                false
+            }
+            Err(e) => {
+                debug!(peer = p.member, error = %e, "gossip failed; will retry");
+                false
+            }
+        }
+    }
+
+    fn gossip_failed(&self, member: u32, encs: impl Iterator<Item = Vec<u8>>) {
+        let mut retry = lock(&self.gossip_retry);
+        let q = retry.entry(member).or_default();
+        q.extend(encs);
+        if q.len() > GOSSIP_RETRY_MAX {
+            let excess = q.len() - GOSSIP_RETRY_MAX;
+            q.drain(..excess);
+            warn!(
+                peer = member,
+                dropped = excess,
+                "gossip retry queue full; oldest envelopes wait for a restart"
+            );
+        }
+    }
+
+    /// Re-sends failed gossip (see [`Node::flush_gossip`]).
+    fn retry_gossip(self: &Arc<Self>) {
+        {
+            let mut last = lock(&self.gossip_retry_last);
+            if last.is_some_and(|t| t.elapsed() < GOSSIP_RETRY_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let due: Vec<(u32, Vec<Vec<u8>>)> = {
+            let mut retry = lock(&self.gossip_retry);
+            let mut busy = lock(&self.gossip_retry_busy);
+            let members: Vec<u32> = retry
+                .iter()
+                .filter(|(m, q)| !q.is_empty() && !busy.contains(*m))
+                .map(|(m, _)| *m)
+                .collect();
+            members
+                .into_iter()
+                .filter_map(|m| {
+                    busy.insert(m);
+                    retry.remove(&m).map(|q| (m, q))
+                })
+                .collect()
+        };
+        for (member, encs) in due {
+            let Some(peer) = self.others().find(|p| p.member == member).cloned() else {
+                lock(&self.gossip_retry_busy).remove(&member);
+                continue;
+            };
+            let node = self.clone();
+            std::thread::spawn(move || {
+                let mut chunks = encs.chunks(MAX_GOSSIP_ENVELOPES);
+                while let Some(chunk) = chunks.next() {
+                    let msg = MemberMessage::Ciphertexts(chunk.to_vec())
+                        .sign(&node.keys.signing_key, node.member());
+                    if !node.gossip_to(&peer, &msg) {
+                        let rest = chunk.iter().chain(chunks.flatten()).cloned();
+                        node.gossip_failed(member, rest);
+                        break;
+                    }
+                }
+                lock(&node.gossip_retry_busy).remove(&member);
+            });
         }
     }
 
@@ -1322,6 +1434,12 @@ impl Node {
 
 /// How long a proposal driver waits for a quorum of votes.
 const VOTE_WAIT: Duration = Duration::from_secs(10);
+
+/// How often failed gossip is re-sent.
+pub const GOSSIP_RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// Most envelopes waiting for a gossip retry, per member.
+pub const GOSSIP_RETRY_MAX: usize = 100_000;
 
 /// Background work.
 #[derive(Clone, Copy, Debug)]

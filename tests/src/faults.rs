@@ -53,6 +53,8 @@ pub struct Acked {
     pub plain: BTreeMap<TxId, Vec<u8>>,
     /// The member that acknowledged each one (the first, if several did).
     pub by: BTreeMap<TxId, u32>,
+    /// The envelope encodings, by id.
+    pub envelopes: BTreeMap<TxId, Vec<u8>>,
 }
 
 impl Acked {
@@ -61,6 +63,7 @@ impl Acked {
         for (e, p) in txs {
             let id = id_of(e);
             self.plain.insert(id, p.clone());
+            self.envelopes.insert(id, e.clone());
             self.by.entry(id).or_insert(m);
         }
     }
@@ -177,6 +180,25 @@ pub struct Honest {
 }
 
 impl Net {
+    /// The validated envelopes of `ids` (all acknowledged, in `acked`), in order.
+    pub fn validate_ids(
+        &self,
+        ids: &[TxId],
+        acked: &Acked,
+    ) -> Vec<veil_protocol::ValidatedEnvelope> {
+        let encs: Vec<&[u8]> = ids
+            .iter()
+            .map(|id| {
+                acked
+                    .envelopes
+                    .get(id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_else(|| panic!("{} was not acknowledged", id.to_hex()))
+            })
+            .collect();
+        self.validate(&encs)
+    }
+
     /// Asserts invariants (a)–(c) of the fault suite (see the module documentation) for
     /// every member not in `honest.except`; waits (bounded by [`SETTLE_TIMEOUT`] per item)
     /// for every acknowledged envelope to be decrypted at each of them.
@@ -362,6 +384,7 @@ pub struct FaultReport {
     name: String,
     seed: Option<u64>,
     faults: Vec<String>,
+    injected: u64,
     affected: BTreeSet<u64>,
     start: Instant,
 }
@@ -373,6 +396,7 @@ impl FaultReport {
             name: name.to_owned(),
             seed: None,
             faults: Vec::new(),
+            injected: 0,
             affected: BTreeSet::new(),
             start: Instant::now(),
         }
@@ -385,9 +409,15 @@ impl FaultReport {
 
     /// One injected fault, described.
     pub fn fault(&mut self, what: impl Into<String>) {
+        self.faults_n(1, what);
+    }
+
+    /// `n` injected faults of one kind, described.
+    pub fn faults_n(&mut self, n: u64, what: impl Into<String>) {
         let what = what.into();
-        eprintln!("{}: injected {what}", self.name);
-        self.faults.push(what);
+        eprintln!("{}: injected {n} × {what}", self.name);
+        self.injected += n;
+        self.faults.push(format!("{n} × {what}"));
     }
 
     /// Slots (batches) certified while a fault was active or being recovered from.
@@ -403,7 +433,7 @@ impl FaultReport {
         let line = serde_json::json!({
             "fault": self.name,
             "seed": self.seed,
-            "faults_injected": self.faults.len(),
+            "faults_injected": self.injected,
             "faults": self.faults,
             "batches_affected": self.affected.len(),
             "slots_affected": self.affected,

@@ -285,6 +285,7 @@ pub struct Recorder {
     /// is dropped (the connection is closed without a reply).
     cut: Arc<Mutex<std::collections::BTreeSet<u32>>>,
     dropped: Arc<AtomicU64>,
+    dropped_from: Arc<Mutex<BTreeMap<u32, u64>>>,
 }
 
 impl Recorder {
@@ -312,6 +313,14 @@ impl Recorder {
     /// How many requests the partition dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// How many signed messages sent by member `m` the partition dropped so far.
+    pub fn dropped_from(&self, m: u32) -> u64 {
+        self.dropped_from
+            .lock()
+            .map(|d| d.get(&m).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Everything recorded so far, in arrival order.
@@ -387,6 +396,9 @@ impl Recorder {
         if cut {
             // Dropped on the floor: the sender sees the connection close without a reply.
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            if let (Some(f), Ok(mut d)) = (from, self.dropped_from.lock()) {
+                *d.entry(f).or_insert(0) += 1;
+            }
             return;
         }
         let seq = self.seq.fetch_add(1, Ordering::SeqCst);

@@ -217,6 +217,8 @@ pub struct Node {
     gossip_retry_busy: Mutex<HashSet<u32>>,
     /// When gossip was last retried.
     gossip_retry_last: Mutex<Option<Instant>>,
+    /// When a repeated share message was last answered, by slot and member.
+    shares_answered: Mutex<HashMap<(u64, u32), Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -269,6 +271,7 @@ impl Node {
             gossip_retry: Mutex::new(HashMap::new()),
             gossip_retry_busy: Mutex::new(HashSet::new()),
             gossip_retry_last: Mutex::new(None),
+            shares_answered: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -1011,28 +1014,55 @@ impl Node {
             )));
         }
         let member = s.member;
-        if self.storage.record_received_shares(&s)? {
+        let new = self.storage.record_received_shares(&s)?;
+        if new {
             self.metrics.shares_received.fetch_add(1, Ordering::Relaxed);
             lock(&self.share_senders)
                 .entry(slot)
                 .or_default()
                 .insert(member);
-            // A member releasing shares for a slot opened here is catching up after a
-            // restart: answer with ours (stored, so released under the certificate). New
-            // shares only, so two members never ping-pong.
-            if lock(&self.opened).contains(&slot)
-                && let Some(own) = self.storage.own_shares(slot)?
-                && let Some(peer) = self.settings.peers.iter().find(|p| p.member == member)
-            {
-                let msg = MemberMessage::Shares(own).sign(&self.keys.signing_key, self.member());
-                let (client, url) = (self.client.clone(), peer.url.clone());
-                std::thread::spawn(move || {
-                    let _ = client.send(&url, &msg);
-                });
-            }
+        }
+        // A member releasing shares for a slot opened here, or sending shares we already
+        // hold (it restarted and re-sends: it may have died before ours reached it), is
+        // catching up: answer with ours (stored, so released under the certificate). A
+        // repeat is answered at most once per SHARE_ANSWER_EVERY per slot and member, so two
+        // members never ping-pong.
+        let catching_up = if new {
+            lock(&self.opened).contains(&slot)
+        } else {
+            self.answer_due(slot, member)
+        };
+        if catching_up
+            && let Some(own) = self.storage.own_shares(slot)?
+            && let Some(peer) = self.settings.peers.iter().find(|p| p.member == member)
+        {
+            let msg = MemberMessage::Shares(own).sign(&self.keys.signing_key, self.member());
+            let (client, url) = (self.client.clone(), peer.url.clone());
+            std::thread::spawn(move || {
+                let _ = client.send(&url, &msg);
+            });
+        }
+        if new {
             self.schedule(Work::Open(slot));
         }
         Ok(())
+    }
+
+    /// Whether a repeated share message of `member` for `slot` may be answered now (see
+    /// [`Node::on_shares`]); records the answer.
+    fn answer_due(&self, slot: u64, member: u32) -> bool {
+        let now = Instant::now();
+        let mut answered = lock(&self.shares_answered);
+        if answered.len() > 10_000 {
+            answered.retain(|_, t| now.duration_since(*t) < SHARE_ANSWER_EVERY);
+        }
+        match answered.get(&(slot, member)) {
+            Some(t) if now.duration_since(*t) < SHARE_ANSWER_EVERY => false,
+            _ => {
+                answered.insert((slot, member), now);
+                true
+            }
+        }
     }
 
     /// Opens a certified slot once `t` share messages are at hand; stores the plaintext.
@@ -1437,6 +1467,9 @@ const VOTE_WAIT: Duration = Duration::from_secs(10);
 
 /// How often failed gossip is re-sent.
 pub const GOSSIP_RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// How often a repeated share message from one member for one slot is answered.
+const SHARE_ANSWER_EVERY: Duration = Duration::from_secs(5);
 
 /// Most envelopes waiting for a gossip retry, per member.
 pub const GOSSIP_RETRY_MAX: usize = 100_000;

@@ -286,6 +286,8 @@ pub struct Recorder {
     cut: Arc<Mutex<std::collections::BTreeSet<u32>>>,
     dropped: Arc<AtomicU64>,
     dropped_from: Arc<Mutex<BTreeMap<u32, u64>>>,
+    /// Members to which share messages are not delivered (dropped).
+    withheld_shares: Arc<Mutex<std::collections::BTreeSet<u32>>>,
 }
 
 impl Recorder {
@@ -300,6 +302,22 @@ impl Recorder {
     pub fn partition(&self, m: u32) {
         if let Ok(mut c) = self.cut.lock() {
             c.insert(m);
+        }
+    }
+
+    /// Drops every share message addressed to member `m` (other traffic passes) until
+    /// [`Recorder::deliver_shares_to`]: the member can release its shares but never receives
+    /// the others'.
+    pub fn withhold_shares_to(&self, m: u32) {
+        if let Ok(mut c) = self.withheld_shares.lock() {
+            c.insert(m);
+        }
+    }
+
+    /// Ends [`Recorder::withhold_shares_to`] for member `m`.
+    pub fn deliver_shares_to(&self, m: u32) {
+        if let Ok(mut c) = self.withheld_shares.lock() {
+            c.remove(&m);
         }
     }
 
@@ -387,12 +405,25 @@ impl Recorder {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let from = SignedMessage::from_bytes(&body).ok().map(|m| m.from);
+        let signed = SignedMessage::from_bytes(&body).ok();
+        let from = signed.as_ref().map(|m| m.from);
+        let is_shares = signed.as_ref().is_some_and(|m| {
+            matches!(
+                MemberMessage::decode(m.kind, &m.body),
+                Ok(MemberMessage::Shares(_))
+            )
+        });
         let cut = self
             .cut
             .lock()
             .map(|c| c.contains(&to) || from.is_some_and(|f| c.contains(&f)))
-            .unwrap_or(false);
+            .unwrap_or(false)
+            || (is_shares
+                && self
+                    .withheld_shares
+                    .lock()
+                    .map(|w| w.contains(&to))
+                    .unwrap_or(false));
         if cut {
             // Dropped on the floor: the sender sees the connection close without a reply.
             self.dropped.fetch_add(1, Ordering::Relaxed);

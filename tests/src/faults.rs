@@ -429,7 +429,15 @@ impl FaultReport {
     /// Call after the assertions passed (lost is then 0 by construction: `acked` were all
     /// found decrypted).
     pub fn finish(self, acked: &Acked, checked: &Checked) {
-        let lost = acked.len().saturating_sub(checked.delivered);
+        self.finish_counts(acked.len(), checked.delivered, 0);
+    }
+
+    /// As [`FaultReport::finish`], for a test in which some acknowledged envelopes are
+    /// durably held but not (yet) ordered, by the sequencer's choice: `delivered` were
+    /// decrypted, `held` are pending at every member.
+    pub fn finish_counts(self, acknowledged: usize, delivered: usize, held: usize) {
+        let lost = acknowledged.saturating_sub(delivered + held);
+        assert_eq!(lost, 0, "{}: {lost} acknowledged envelopes lost", self.name);
         let line = serde_json::json!({
             "fault": self.name,
             "seed": self.seed,
@@ -437,8 +445,9 @@ impl FaultReport {
             "faults": self.faults,
             "batches_affected": self.affected.len(),
             "slots_affected": self.affected,
-            "acknowledged": acked.len(),
-            "delivered": checked.delivered,
+            "acknowledged": acknowledged,
+            "delivered": delivered,
+            "held": held,
             "lost": lost,
             "duration_s": (self.start.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         });

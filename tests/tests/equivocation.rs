@@ -14,7 +14,8 @@ use std::time::Duration;
 use veil_protocol::{Batch, Commitment, Evidence, OrderCertificate, Proposal};
 use veil_storage::Storage;
 use veil_tests::{
-    CHAIN_ID, Net, NetOptions, Reply, SequencerMode, id_of, recorded_votes, wait_for,
+    CHAIN_ID, FaultReport, Net, NetOptions, Reply, SequencerMode, assert_no_conflicting_votes,
+    id_of, recorded_votes, wait_for,
 };
 
 fn post_proposal(net: &Net, via: u32, p: &Proposal) -> Reply {
@@ -77,6 +78,7 @@ fn evidence_over_http(
 
 #[test]
 fn an_equivocating_sequencer_never_gets_two_certificates() {
+    let mut report = FaultReport::new("sequencer_equivocation");
     let mut net = Net::start(NetOptions {
         sequencer: SequencerMode::External,
         ..NetOptions::default()
@@ -155,35 +157,10 @@ fn an_equivocating_sequencer_never_gets_two_certificates() {
     // parent (votes as carried over the member links).
     let votes = recorded_votes(&net.recorder.messages());
     assert!(!votes.is_empty(), "the proxies saw the members' votes");
-    let mut by_slot: BTreeMap<(u32, u64), BTreeSet<[u8; 32]>> = BTreeMap::new();
-    let mut by_parent: BTreeMap<(u32, [u8; 32]), BTreeSet<[u8; 32]>> = BTreeMap::new();
     for v in &votes {
         v.verify(&net.bls_keys).expect("recorded votes are genuine");
-        by_slot
-            .entry((v.member, v.slot))
-            .or_default()
-            .insert(v.commitment.0);
-        by_parent
-            .entry((v.member, v.parent.0))
-            .or_default()
-            .insert(v.commitment.0);
     }
-    for ((m, slot), cs) in &by_slot {
-        assert_eq!(
-            cs.len(),
-            1,
-            "member {m} voted for {} commitments in slot {slot}",
-            cs.len()
-        );
-    }
-    for ((m, _), cs) in &by_parent {
-        assert_eq!(
-            cs.len(),
-            1,
-            "member {m} voted for {} children of one parent",
-            cs.len()
-        );
-    }
+    assert_no_conflicting_votes(&votes, &[]);
 
     // The evidence is stored. A member holds evidence of an equivocation when it has seen
     // both signed proposals; which members see both depends on the race (a member that
@@ -238,6 +215,39 @@ fn an_equivocating_sequencer_never_gets_two_certificates() {
         let bad = node.get("/v1/evidence?slot=x");
         assert_eq!(bad.status, 400, "{}", bad.text());
     }
+    // Nothing acknowledged is lost: each envelope is decrypted at every member (its
+    // proposal won) or still held by every member (the sequencer has not ordered it again).
+    report.faults_n(
+        2,
+        "equivocation (two proposals for slot 1; two children of one parent)",
+    );
+    report.affected([1, 2, 3]);
+    let (mut delivered, mut pending) = (0, 0);
+    for id in &ids {
+        let status = wait_for(
+            "every member to settle each envelope",
+            Duration::from_secs(30),
+            || {
+                let st: BTreeSet<String> = net
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        n.tx_status(id)
+                            .and_then(|s| s["status"].as_str().map(str::to_owned))
+                    })
+                    .collect::<Option<_>>()?;
+                let one = st.iter().next()?.clone();
+                (st.len() == 1 && (one == "decrypted" || one == "pending")).then_some(one)
+            },
+        );
+        if status == "decrypted" {
+            delivered += 1;
+        } else {
+            pending += 1;
+        }
+    }
+    report.finish_counts(ids.len(), delivered, pending);
+
     let mut slot_conflict = false;
     let mut parent_conflict = false;
     for m in 1..=net.nodes.len() as u32 {

@@ -464,3 +464,56 @@ impl FaultReport {
         .expect("report line");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use veil_protocol::{Commitment, VoteIntent};
+    use veil_threshold::SigningKey;
+
+    fn vote(key: &SigningKey, member: u32, slot: u64, parent: u8, commitment: u8) -> Vote {
+        let intent = VoteIntent {
+            slot,
+            parent: Commitment([parent; 32]),
+            commitment: Commitment([commitment; 32]),
+        };
+        Vote::sign(key, member, &intent)
+    }
+
+    fn keys() -> Vec<SigningKey> {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        (0..3).map(|_| SigningKey::generate(&mut rng)).collect()
+    }
+
+    #[test]
+    fn consistent_votes_pass() {
+        let k = keys();
+        let votes = [
+            vote(&k[0], 1, 1, 0, 1),
+            vote(&k[0], 1, 1, 0, 1),
+            vote(&k[1], 2, 1, 0, 1),
+            vote(&k[0], 1, 2, 1, 2),
+        ];
+        assert_no_conflicting_votes(&votes, &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "member 2 voted for 2 commitments in slot 1")]
+    fn two_commitments_in_one_slot_are_caught() {
+        let k = keys();
+        assert_no_conflicting_votes(&[vote(&k[1], 2, 1, 0, 1), vote(&k[1], 2, 1, 0, 9)], &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "member 1 voted for 2 children of one parent")]
+    fn two_children_of_one_parent_are_caught() {
+        let k = keys();
+        assert_no_conflicting_votes(&[vote(&k[0], 1, 2, 7, 1), vote(&k[0], 1, 3, 7, 2)], &[]);
+    }
+
+    #[test]
+    fn an_excluded_member_is_not_held_to_it() {
+        let k = keys();
+        assert_no_conflicting_votes(&[vote(&k[2], 3, 1, 0, 1), vote(&k[2], 3, 1, 0, 2)], &[3]);
+    }
+}

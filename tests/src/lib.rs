@@ -288,6 +288,8 @@ pub struct Recorder {
     dropped_from: Arc<Mutex<BTreeMap<u32, u64>>>,
     /// Members to which share messages are not delivered (dropped).
     withheld_shares: Arc<Mutex<std::collections::BTreeSet<u32>>>,
+    /// Share messages from `.0` to `.1` are held back this long before delivery.
+    delayed_shares: Arc<Mutex<BTreeMap<(u32, u32), Duration>>>,
 }
 
 impl Recorder {
@@ -311,6 +313,14 @@ impl Recorder {
     pub fn withhold_shares_to(&self, m: u32) {
         if let Ok(mut c) = self.withheld_shares.lock() {
             c.insert(m);
+        }
+    }
+
+    /// Holds every share message from member `from` to member `to` back for `delay` before
+    /// delivering it (so `to` sees the other members' shares first).
+    pub fn delay_shares(&self, from: u32, to: u32, delay: Duration) {
+        if let Ok(mut d) = self.delayed_shares.lock() {
+            d.insert((from, to), delay);
         }
     }
 
@@ -431,6 +441,16 @@ impl Recorder {
                 *d.entry(f).or_insert(0) += 1;
             }
             return;
+        }
+        if is_shares
+            && let Some(f) = from
+            && let Some(d) = self
+                .delayed_shares
+                .lock()
+                .ok()
+                .and_then(|d| d.get(&(f, to)).copied())
+        {
+            std::thread::sleep(d);
         }
         let seq = self.seq.fetch_add(1, Ordering::SeqCst);
         let url = format!("{target}{path}");

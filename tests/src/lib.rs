@@ -30,6 +30,20 @@
 //! processes load and check everything exactly as in production (committee verification,
 //! sealed identity and share, safety bounds).
 //!
+//! # Faults
+//!
+//! The fault suite (issue 7; `tests/tests/fault_*.rs`, `crash.rs`, `equivocation.rs`) uses:
+//! [`Node::kill9`]/[`Net::restart`] (SIGKILL), [`Node::signal`] (SIGSTOP/SIGCONT: a stalled
+//! process), [`Recorder::partition`]/[`Recorder::heal`] (the proxies drop a member's links
+//! in both directions), [`Recorder::withhold_shares_to`] and [`Recorder::delay_shares`]
+//! (lose or delay share messages to one member), [`Node::fsize_limit`] and
+//! [`Node::set_fsize_limit`] (a full disk: `RLIMIT_FSIZE` with `SIGXFSZ` ignored, so writes
+//! fail with `EFBIG`), and [`byzantine::Byzantine`] (a member that lies with its real key).
+//! The invariants every fault test asserts are in [`faults`]: [`Net::assert_invariants`]
+//! and [`Net::assert_resumes`]. With `VEIL_FAULT_REPORT=<dir>` each fault test writes a
+//! JSON line ([`FaultReport`]); `benches/figures.sh` turns them into the fault table.
+//! Randomised faults take their seed from `VEIL_FAULT_SEED` (printed).
+//!
 //! # Running
 //!
 //! `cargo nextest run -p veil-tests` (or `bash tests/run-tests.sh` for everything).

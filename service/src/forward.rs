@@ -356,6 +356,7 @@ mod tests {
             },
             items,
             shares: Vec::new(),
+            chains: vec![],
         }
     }
 

@@ -1265,6 +1265,7 @@ impl Node {
                             slot,
                             parent: tip.commitment,
                             ids,
+                            chains: vec![],
                         };
                         match Proposal::sign(&self.keys.signing_key, id, batch) {
                             Ok(p) => p,

@@ -338,6 +338,7 @@ async fn forged_member_messages_are_refused_without_state_change() {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: vec![veil_protocol::TxId([9; 32])],
+        chains: vec![],
     };
     let p = Proposal::sign(&member3, SequencerId(0), batch.clone()).unwrap();
     let m = MemberMessage::Proposal(p).sign(&member3, 3);
@@ -389,6 +390,7 @@ fn one_member_committee_orders_releases_after_certificate_and_decrypts() {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: ids.clone(),
+        chains: vec![],
     };
     let p = Proposal::sign(&node.keys.signing_key, SequencerId(0), batch.clone()).unwrap();
     // Before any certificate: a vote may be made, but no shares exist.
@@ -535,6 +537,7 @@ fn certify_all(node: &Arc<Node>, envs: &[TxEnvelope]) -> Batch {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: envs.iter().map(TxEnvelope::id).collect(),
+        chains: vec![],
     };
     let p = Proposal::sign(&node.keys.signing_key, SequencerId(0), batch.clone()).unwrap();
     node.drive(p).unwrap();
@@ -702,6 +705,7 @@ async fn reveal_settles_a_delay_item_and_a_bad_reveal_changes_nothing() {
             slot: 1,
             parent: veil_protocol::Commitment::genesis(),
             ids: envs2.iter().map(TxEnvelope::id).collect(),
+            chains: vec![],
         };
         let p = Proposal::sign(&node2.keys.signing_key, SequencerId(0), batch).unwrap();
         node2.drive(p).unwrap();
@@ -822,6 +826,7 @@ fn dual_items_open_by_the_solver_when_the_committee_withholds_shares() {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: envs.iter().map(TxEnvelope::id).collect(),
+        chains: vec![],
     };
     let member1 = veil_keygen::files::load_identity(&f.configs[0].identity_dir, PASS)
         .unwrap()

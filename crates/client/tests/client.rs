@@ -426,6 +426,7 @@ fn plaintext_batch(
             })
             .collect(),
         shares: Vec::new(),
+        chains: vec![],
     }
 }
 
@@ -501,6 +502,7 @@ fn node_responses_that_do_not_match_the_certified_batch_are_refused() {
         slot: 4,
         parent: Commitment::genesis(),
         ids: vec![other.id(), id],
+        chains: vec![],
     };
     let cert = certify(&f, &committee, &batch, &[1, 2, 4]);
     let honest = plaintext_batch(

@@ -1457,11 +1457,12 @@ impl Node {
             .ok_or(NodeError::NotFound("rollup index (version-1 batch)"))?;
         let mut fees = Vec::with_capacity(sub.items.len());
         for item in &sub.items {
+            // The stored envelope was validated on admission; only its clear label is read.
             let fee = self
                 .storage
                 .envelope(&item.id)?
-                .and_then(|e| e.envelope().ok())
-                .map(|e| e.label().max_fee);
+                .and_then(|e| veil_protocol::envelope::peek_label(&e.encoding).ok())
+                .map(|l| l.max_fee);
             fees.push(fee);
         }
         Ok((sub, fees))

@@ -625,3 +625,19 @@ fn a_bundle_that_fails_in_part_is_invalid_as_a_whole() {
     apply_atomic_failure(&envs, &mut fine);
     assert_eq!(fine, vec![Outcome::Invalid, ok("l0"), ok("l1"), ok("q")]);
 }
+
+#[test]
+fn peek_label_reads_the_clear_label_of_every_mode() {
+    let mut c = Committee::new(52).with_delay();
+    let t = c.threshold_envelope(b"t");
+    let (d, _) = c.delay_envelope(b"d");
+    let (u, _) = c.dual_envelope(b"u");
+    for env in [t, d, u] {
+        assert_eq!(
+            &veil_protocol::envelope::peek_label(&env.to_bytes()).unwrap(),
+            env.label()
+        );
+    }
+    assert!(veil_protocol::envelope::peek_label(&[1, 9, 0]).is_err());
+    assert!(veil_protocol::envelope::peek_label(&[]).is_err());
+}

@@ -80,17 +80,23 @@ pub struct PlanItem {
     pub id: TxId,
     /// Its label's chain id.
     pub chain_id: u64,
-    /// Its bundle tag (a malformed one counts as none: admission refuses those).
+    /// Its bundle tag.
     pub tag: Option<BundleTag>,
+    /// Never proposable: an ill-formed bundle tag, or a tag on a delay or dual envelope.
+    /// Admission refuses these, but one can still arrive by gossip from a faulty member;
+    /// every honest member would refuse a batch holding it.
+    pub excluded: bool,
 }
 
 impl PlanItem {
     /// From a validated envelope.
     pub fn of(env: &ValidatedEnvelope) -> Self {
+        let tag = bundle::envelope_tag(env, 0);
         Self {
             id: env.id(),
             chain_id: env.label().chain_id,
-            tag: BundleTag::of_label(env.label()).ok().flatten(),
+            excluded: tag.is_err(),
+            tag: tag.ok().flatten(),
         }
     }
 }
@@ -318,6 +324,9 @@ impl Rollups {
         for e in pending {
             if ids.len() >= max_batch {
                 break;
+            }
+            if e.excluded {
+                continue;
             }
             match e.tag {
                 None => {
@@ -550,6 +559,16 @@ mod tests {
             &[forged, legs[0].clone(), legs[1].clone(), b1.clone()],
             16,
         );
+        assert_eq!(ids, vec![b1.id()]);
+        // An ill-formed tag (admission refuses it; gossip from a faulty member may not) is
+        // never proposed, so it cannot make honest members refuse the batch.
+        let mut extra = BundleTag::new([1; 32], 0, 2).unwrap().to_extra();
+        extra.push(0);
+        let l = Label::new(1, [1; 32], SlotRange::new(0, 9).unwrap(), 5, extra).unwrap();
+        let bad = f.ek.encrypt(&mut f.rng, &l, b"x").unwrap();
+        let bad = f.validate(bad);
+        assert!(PlanItem::of(&bad).excluded);
+        let (ids, _) = plan(&r, &[bad, b1.clone()], 16);
         assert_eq!(ids, vec![b1.id()]);
     }
 

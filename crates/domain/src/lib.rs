@@ -149,7 +149,7 @@ pub mod protocol {
     pub const MEMBER_MESSAGE: &[u8] = b"VEIL-V1-PROTOCOL-MEMBER-MESSAGE";
     /// Order commitment of a multi-rollup (version 2) batch: `H(chain id, slot, parent,
     /// Merkle root of the ids, root of the rollup index)`.
-    pub const BATCH_COMMITMENT_ROLLUPS: &[u8] = b"VEIL-V1-PROTOCOL-BATCH-COMMITMENT-ROLLUPS";
+    pub const BATCH_COMMITMENT_ROLLUPS: &[u8] = b"VEIL-V1-PROTOCOL-ROLLUP-COMMITMENT";
     /// Leaf of a rollup's sub-batch tree: one item's position in the batch and its id.
     pub const SUB_BATCH_ITEM: &[u8] = b"VEIL-V1-PROTOCOL-SUB-BATCH-ITEM";
     /// Leaf of the rollup index: `(chain id, item count, sub-batch root)`.

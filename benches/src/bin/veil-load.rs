@@ -18,12 +18,12 @@ fn main() -> ExitCode {
     if args.compare_rollups {
         let n = args.rollups.unwrap_or(2);
         return match compare_rollups(&args, n) {
-            Ok((one, many)) => {
-                println!("--- 1 rollup");
-                print!("{}", one.text(args.members, t));
-                println!("--- {n} rollups");
-                print!("{}", many.text(args.members, t));
-                print!("{}", comparison_text(&one, &many, n));
+            Ok(runs) => {
+                for (r, summary) in &runs {
+                    println!("--- {r} rollup(s)");
+                    print!("{}", summary.text(args.members, t));
+                }
+                print!("{}", comparison_text(&runs, n));
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -19,8 +19,8 @@
 //!    With `--rollups N` the committee serves N rollups (chain ids `4242…`, stream
 //!    delivery), transactions are spread round-robin over them, and one consumer per rollup
 //!    follows `GET /v1/rollups/{chain_id}/stream` (each event a sub-batch with its
-//!    completeness proof). `--compare-rollups` runs `--rollups 1` and `--rollups N` back to
-//!    back and prints both with their ratio.
+//!    completeness proof). `--compare-rollups` runs `--rollups 1` and `--rollups N` in the
+//!    order 1, N, N, 1 and prints every run and the means with their ratios.
 //! 5. Samples each member's CPU time (`/proc/<pid>/stat`, utime + stime) every second.
 //!
 //! After the window it waits for the accepted transactions to drain (bounded), then
@@ -170,8 +170,8 @@ pub struct LoadArgs {
     /// without a `rollups` section (the single-rollup node configuration).
     #[arg(long)]
     pub rollups: Option<u32>,
-    /// Run `--rollups 1` and then `--rollups N` (N from `--rollups`, default 2) in the same
-    /// invocation and print both with the ratio.
+    /// Run `--rollups 1` and `--rollups N` (N from `--rollups`, default 2) in the order 1,
+    /// N, N, 1 in the same invocation and print every run and the means with the ratios.
     #[arg(long)]
     pub compare_rollups: bool,
 }
@@ -813,50 +813,73 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
     Ok(summary)
 }
 
-/// `--compare-rollups`: the same load with one rollup and then with `n`, back to back;
-/// returns both summaries (one, then n).
-pub fn compare_rollups(args: &LoadArgs, n: u32) -> Result<(Summary, Summary), LoadError> {
-    let with = |r: u32| {
+/// `--compare-rollups`: the same load with one rollup and with `n`, in the order 1, n, n, 1
+/// (so a machine load that drifts during the invocation weighs on both sides alike);
+/// returns every run with its rollup count.
+pub fn compare_rollups(args: &LoadArgs, n: u32) -> Result<Vec<(u32, Summary)>, LoadError> {
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("load-rate={}", args.rate));
+    let mut out = Vec::new();
+    for (k, r) in [1, n, n, 1].into_iter().enumerate() {
         let mut a = args.clone();
         a.rollups = Some(r);
         a.compare_rollups = false;
-        a.name = Some(format!(
-            "{}-rollups={r}",
-            args.name
-                .clone()
-                .unwrap_or_else(|| format!("load-rate={}", args.rate))
-        ));
-        run(&a)
-    };
-    let one = with(1)?;
-    let many = with(n)?;
-    Ok((one, many))
+        a.name = Some(format!("{stem}-rollups={r}-run={}", k + 1));
+        out.push((r, run(&a)?));
+    }
+    Ok(out)
 }
 
-/// The comparison lines: throughput, latency and CPU per transaction, each with the ratio
-/// `n rollups / 1 rollup`.
-pub fn comparison_text(one: &Summary, many: &Summary, n: u32) -> String {
-    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+/// The comparison lines: each run, then the means of throughput, latency and CPU per
+/// transaction per rollup count, with the ratio `n rollups / 1 rollup`.
+pub fn comparison_text(runs: &[(u32, Summary)], n: u32) -> String {
+    use std::fmt::Write as _;
     let cpu = |s: &Summary| s.cpu_ms_per_tx.iter().sum::<f64>();
     let p50 = |s: &Summary| s.latency.p50.as_secs_f64() * 1e3;
-    let p99 = |s: &Summary| s.latency.p99.as_secs_f64() * 1e3;
-    format!(
-        "rollups 1 vs {n} (same run, back to back):\n\
-         \x20 delivered in window: {:.1} vs {:.1} tx/s  (ratio {:.2})\n\
-         \x20 submit -> plaintext p50: {:.0} vs {:.0} ms  (ratio {:.2}); p99 {:.0} vs {:.0} ms\n\
-         \x20 CPU per tx, all members: {:.2} vs {:.2} ms  (ratio {:.2})\n",
-        one.throughput,
-        many.throughput,
-        ratio(many.throughput, one.throughput),
-        p50(one),
-        p50(many),
-        ratio(p50(many), p50(one)),
-        p99(one),
-        p99(many),
-        cpu(one),
-        cpu(many),
-        ratio(cpu(many), cpu(one)),
-    )
+    let mean = |r: u32, f: &dyn Fn(&Summary) -> f64| {
+        let v: Vec<f64> = runs
+            .iter()
+            .filter(|(k, _)| *k == r)
+            .map(|(_, s)| f(s))
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    let mut s = format!("rollups 1 vs {n} (runs in the order 1, {n}, {n}, 1):\n");
+    for (i, (r, x)) in runs.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  run {}: {r} rollup(s): {:.1} tx/s in window, p50 {:.0} ms, CPU {:.2} ms/tx, load {:.1}-{:.1}",
+            i + 1,
+            x.throughput,
+            p50(x),
+            cpu(x),
+            x.load_average.0,
+            x.load_average.1
+        );
+    }
+    let thr = |x: &Summary| x.throughput;
+    let (t1, tn) = (mean(1, &thr), mean(n, &thr));
+    let (l1, ln) = (mean(1, &p50), mean(n, &p50));
+    let (c1, cn) = (mean(1, &cpu), mean(n, &cpu));
+    let _ = writeln!(
+        s,
+        "  mean delivered in window: {t1:.1} vs {tn:.1} tx/s (ratio {:.2})",
+        ratio(tn, t1)
+    );
+    let _ = writeln!(
+        s,
+        "  mean p50 submit -> plaintext: {l1:.0} vs {ln:.0} ms (ratio {:.2})",
+        ratio(ln, l1)
+    );
+    let _ = writeln!(
+        s,
+        "  mean CPU per tx, all members: {c1:.2} vs {cn:.2} ms (ratio {:.2})",
+        ratio(cn, c1)
+    );
+    s
 }
 
 #[cfg(test)]

@@ -727,7 +727,7 @@ async fn rollup_stream(
                 let subs = blocking(&node, move |n| {
                     let mut out = Vec::new();
                     for b in n.deliverable(from, 16)? {
-                        match n.sub_batch(chain_id, b.slot) {
+                        match n.sub_batch_of(&b, chain_id) {
                             Ok(s) => out.push((b.slot, Some(s))),
                             // A version-1 batch has no rollup index: the slot is skipped.
                             Err(NodeError::NotFound(_)) => out.push((b.slot, None)),

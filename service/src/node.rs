@@ -1453,7 +1453,19 @@ impl Node {
             .storage
             .plaintext(slot)?
             .ok_or(NodeError::NotFound("plaintext batch"))?;
-        let sub = veil_protocol::SubBatch::extract(&plain, rollup)
+        self.sub_batch_of(&plain, rollup)
+    }
+
+    /// [`Node::sub_batch`] from an already loaded plaintext batch (the stream has it).
+    pub fn sub_batch_of(
+        &self,
+        plain: &PlaintextBatch,
+        rollup: u64,
+    ) -> Result<(veil_protocol::SubBatch, Vec<Option<u128>>), NodeError> {
+        if self.settings.rollups.enabled() && self.settings.rollups.get(rollup).is_none() {
+            return Err(NodeError::UnknownRollup(rollup));
+        }
+        let sub = veil_protocol::SubBatch::extract(plain, rollup)
             .ok_or(NodeError::NotFound("rollup index (version-1 batch)"))?;
         let mut fees = Vec::with_capacity(sub.items.len());
         for item in &sub.items {

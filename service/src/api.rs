@@ -726,7 +726,10 @@ async fn rollup_stream(
                 let from = next;
                 let subs = blocking(&node, move |n| {
                     let mut out = Vec::new();
-                    for b in n.deliverable(from, 16)? {
+                    // One slot per call, so the first event leaves quickly even when the
+                    // consumer is far behind (a consumer with a short read timeout would
+                    // otherwise reconnect before anything arrives, again and again).
+                    for b in n.deliverable(from, 1)? {
                         match n.sub_batch_of(&b, chain_id) {
                             Ok(s) => out.push((b.slot, Some(s))),
                             // A version-1 batch has no rollup index: the slot is skipped.

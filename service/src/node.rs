@@ -1467,16 +1467,18 @@ impl Node {
         }
         let sub = veil_protocol::SubBatch::extract(plain, rollup)
             .ok_or(NodeError::NotFound("rollup index (version-1 batch)"))?;
-        let mut fees = Vec::with_capacity(sub.items.len());
-        for item in &sub.items {
-            // The stored envelope was validated on admission; only its clear label is read.
-            let fee = self
-                .storage
-                .envelope(&item.id)?
-                .and_then(|e| veil_protocol::envelope::peek_label(&e.encoding).ok())
-                .map(|l| l.max_fee);
-            fees.push(fee);
-        }
+        // The stored envelopes were validated on admission; only their clear labels are
+        // read (one read transaction for the whole sub-batch).
+        let ids: Vec<TxId> = sub.items.iter().map(|i| i.id).collect();
+        let fees = self
+            .storage
+            .envelopes(&ids)?
+            .into_iter()
+            .map(|e| {
+                e.and_then(|e| veil_protocol::envelope::peek_label(&e.encoding).ok())
+                    .map(|l| l.max_fee)
+            })
+            .collect();
         Ok((sub, fees))
     }
 }

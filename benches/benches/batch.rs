@@ -96,6 +96,7 @@ fn fixture() -> Fixture {
         slot: 1,
         parent: Commitment::genesis(),
         ids: envelopes.iter().map(ValidatedEnvelope::id).collect(),
+        chains: vec![],
     };
     let signing: Vec<SigningKey> = (0..MEMBERS)
         .map(|_| SigningKey::generate(&mut rng))

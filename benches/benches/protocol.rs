@@ -80,6 +80,7 @@ fn benches(c: &mut Criterion) {
         slot: 1,
         parent: Commitment::genesis(),
         ids: envs.iter().map(|e| e.id()).collect(),
+        chains: vec![],
     };
     let ids512: Vec<_> = (0..512u32)
         .map(|i| {

@@ -73,6 +73,7 @@ fn benches(c: &mut Criterion) {
                 slot,
                 parent: Commitment([slot as u8; 32]),
                 ids: vec![pool[0].id()],
+                chains: vec![],
             };
             let intent = VoteIntent {
                 slot,

@@ -33,6 +33,8 @@ pub const BULK_LIMIT: usize = 32 * 1024 * 1024;
 pub const PROPOSAL_LIMIT: usize = 2 * (MAX_BATCH_IDS * 32 + 4096) + 1024;
 /// Body limit of `POST /v1/reveal` (a reveal is a few hundred bytes; hex doubles it).
 pub const REVEAL_LIMIT: usize = 8 * 1024;
+/// Body limit of `POST /v1/bundles` (hex doubles each member).
+pub const BUNDLE_LIMIT: usize = veil_protocol::bundle::MAX_BUNDLE * SUBMIT_LIMIT;
 /// Body limit of routes that take no body.
 pub const EMPTY_LIMIT: usize = 1024;
 
@@ -104,6 +106,10 @@ impl From<NodeError> for ApiError {
             NodeError::NotCertified(_) => (S::CONFLICT, "not_certified"),
             NodeError::BadReveal(_) => (S::UNPROCESSABLE_ENTITY, "bad_reveal"),
             NodeError::AlreadySettled(_) => (S::CONFLICT, "already_settled"),
+            NodeError::Admission { .. } => (S::BAD_REQUEST, "rollup_admission"),
+            NodeError::BadBundle(_) => (S::BAD_REQUEST, "bad_bundle"),
+            NodeError::BadBatch(_) => (S::CONFLICT, "vote_refused"),
+            NodeError::UnknownRollup(_) => (S::NOT_FOUND, "unknown_rollup"),
         };
         ApiError::new(status, code, message)
     }
@@ -162,6 +168,19 @@ pub fn router(node: Arc<Node>) -> Router {
             post(reveal).layer(DefaultBodyLimit::max(REVEAL_LIMIT)),
         )
         .route("/v1/evidence", get(evidence).layer(small()))
+        .route(
+            "/v1/bundles",
+            post(submit_bundle).layer(DefaultBodyLimit::max(BUNDLE_LIMIT)),
+        )
+        .route("/v1/rollups", get(rollups).layer(small()))
+        .route(
+            "/v1/rollups/{chain_id}/batches/{slot}",
+            get(rollup_batch).layer(small()),
+        )
+        .route(
+            "/v1/rollups/{chain_id}/stream",
+            get(rollup_stream).layer(small()),
+        )
         .route(
             "/v1/sequencer/proposals",
             post(proposal).layer(DefaultBodyLimit::max(PROPOSAL_LIMIT)),
@@ -576,9 +595,179 @@ pub fn openapi_doc() -> Value {
             "/v1/sequencer/proposals": { "post": { "summary": "an external sequencer's signed proposal (hex)",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": { "proposal": { "type": "string" } } } } } },
                 "responses": { "200": ok("the order certificate"), "400": err, "401": err, "503": err } } },
+            "/v1/bundles": { "post": { "summary": "submit one atomic bundle: every member admitted (durably, one write) or none",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["envelopes"],
+                    "properties": { "envelopes": { "type": "array", "items": { "type": "string" }, "description": "hex TxEnvelopes in bundle order" } } } } } },
+                "responses": { "200": ok("ids and signed receipt over their Merkle root"), "400": err, "409": err, "413": err } } },
+            "/v1/rollups": { "get": { "summary": "rollups served: chain id, admission limits, delivery, forwarding cursor", "responses": { "200": ok("rollups") } } },
+            "/v1/rollups/{chain_id}/batches/{slot}": { "get": { "summary": "one rollup's sub-batch of a slot: its items in certified order with clear fee metadata, the certificate and the completeness proof",
+                "parameters": [{ "name": "chain_id", "in": "path", "required": true, "schema": { "type": "integer" } }, { "name": "slot", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "responses": { "200": ok("sub-batch (JSON and binary hex)"), "404": err } } },
+            "/v1/rollups/{chain_id}/stream": { "get": { "summary": "server-sent events, one `sub_batch` event per slot (empty sub-batches included, with their absence proof)",
+                "parameters": [{ "name": "chain_id", "in": "path", "required": true, "schema": { "type": "integer" } }, { "name": "from", "in": "query", "required": false, "schema": { "type": "integer" } }],
+                "responses": { "200": { "description": "text/event-stream" }, "404": err } } },
             "/internal/v1/messages": { "post": { "summary": "member-to-member SignedMessage (binary)",
                 "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
                 "responses": { "200": ok("reply"), "400": err, "401": err, "403": err, "409": err } } }
         }
     })
+}
+
+// ---- several rollups, bundles ---------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleBody {
+    envelopes: Vec<String>,
+}
+
+async fn submit_bundle(
+    State(node): State<Arc<Node>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<axum::Json<Value>> {
+    let body = body.map_err(|r| {
+        node.metrics.reject("too_large");
+        body_error(r)
+    })?;
+    let parsed: BundleBody = serde_json::from_slice(&body).map_err(|e| {
+        node.metrics.reject("malformed");
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
+    })?;
+    let encodings = parsed
+        .envelopes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            hex::decode(h).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed",
+                    format!("envelope {i}: {e}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (ids, receipt) = blocking(&node, move |n| n.submit_bundle(encodings)).await?;
+    let ids: Vec<String> = ids.iter().map(TxId::to_hex).collect();
+    Ok(axum::Json(json!({ "ids": ids, "receipt": receipt })))
+}
+
+async fn rollups(State(node): State<Arc<Node>>) -> ApiResult<axum::Json<Value>> {
+    blocking(&node, |n| {
+        let mut out = Vec::new();
+        for r in n.settings.rollups.iter() {
+            let delivery = match &r.delivery {
+                crate::rollups::Delivery::Stream => json!("stream"),
+                crate::rollups::Delivery::Rpc(f) => {
+                    let cursor = n
+                        .storage
+                        .forward_cursor(&format!("{}-{}", crate::forward::CURSOR, r.chain_id))?;
+                    json!({ "rpc": { "rpc_url": f.rpc_url, "member": f.member,
+                                     "cursor": cursor.map(|(s, i)| json!({ "slot": s, "index": i })) } })
+                }
+            };
+            out.push(json!({
+                "chain_id": r.chain_id,
+                "max_items_per_slot": r.max_items_per_slot,
+                "max_envelope_bytes": r.max_envelope_bytes,
+                "min_fee": r.min_fee.to_string(),
+                "delivery": delivery,
+            }));
+        }
+        Ok(axum::Json(json!({
+            "domain": n.settings.chain_id,
+            "multi_rollup": n.settings.rollups.enabled(),
+            "rollups": out,
+        })))
+    })
+    .await
+}
+
+/// The public JSON form of a rollup's sub-batch (with the binary form for verifiers).
+pub fn sub_batch_json(s: &veil_protocol::SubBatch, fees: &[Option<u128>]) -> Value {
+    let items: Vec<Value> = s
+        .items
+        .iter()
+        .zip(fees)
+        .map(|(i, fee)| {
+            let (status, plaintext) = match &i.outcome {
+                Outcome::Decrypted(m) => ("decrypted", json!(hex::encode(m))),
+                Outcome::Invalid => ("invalid", Value::Null),
+            };
+            json!({ "position": i.position, "id": i.id.to_hex(), "status": status,
+                    "plaintext": plaintext, "max_fee": fee.map(|f| f.to_string()) })
+        })
+        .collect();
+    json!({
+        "domain": s.domain,
+        "chain_id": s.rollup,
+        "slot": s.slot,
+        "certificate": certificate_json(&s.certificate),
+        "items": items,
+        "proof": s.proof,
+        "binary": hex::encode(s.to_bytes()),
+    })
+}
+
+async fn rollup_batch(
+    State(node): State<Arc<Node>>,
+    Path((chain_id, slot)): Path<(u64, u64)>,
+) -> ApiResult<axum::Json<Value>> {
+    let (s, fees) = blocking(&node, move |n| n.sub_batch(chain_id, slot)).await?;
+    Ok(axum::Json(sub_batch_json(&s, &fees)))
+}
+
+async fn rollup_stream(
+    State(node): State<Arc<Node>>,
+    Path(chain_id): Path<u64>,
+    Query(q): Query<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    if node.settings.rollups.enabled() && node.settings.rollups.get(chain_id).is_none() {
+        return Err(NodeError::UnknownRollup(chain_id).into());
+    }
+    let rx = node.subscribe();
+    let next = q.from.unwrap_or(1).max(1);
+    let state = (node, rx, next, std::collections::VecDeque::<Event>::new());
+    let s =
+        futures_util::stream::unfold(state, move |(node, mut rx, mut next, mut buf)| async move {
+            loop {
+                if let Some(ev) = buf.pop_front() {
+                    return Some((Ok(ev), (node, rx, next, buf)));
+                }
+                rx.borrow_and_update();
+                let from = next;
+                let subs = blocking(&node, move |n| {
+                    let mut out = Vec::new();
+                    // One slot per call, so the first event leaves quickly even when the
+                    // consumer is far behind (a consumer with a short read timeout would
+                    // otherwise reconnect before anything arrives, again and again).
+                    for b in n.deliverable(from, 1)? {
+                        match n.sub_batch_of(&b, chain_id) {
+                            Ok(s) => out.push((b.slot, Some(s))),
+                            // A version-1 batch has no rollup index: the slot is skipped.
+                            Err(NodeError::NotFound(_)) => out.push((b.slot, None)),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(out)
+                })
+                .await
+                .unwrap_or_default();
+                for (slot, sub) in &subs {
+                    if let Some((s, fees)) = sub {
+                        buf.push_back(
+                            Event::default()
+                                .event("sub_batch")
+                                .id(slot.to_string())
+                                .data(sub_batch_json(s, fees).to_string()),
+                        );
+                    }
+                    next = slot + 1;
+                }
+                if buf.is_empty() && rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        });
+    Ok(Sse::new(s).keep_alive(KeepAlive::default()))
 }

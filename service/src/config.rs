@@ -92,6 +92,10 @@ pub struct NodeConfig {
     /// Forwarding of delivered plaintext to an Ethereum JSON-RPC endpoint; off when absent.
     #[serde(default)]
     pub forward: Option<ForwardConfig>,
+    /// The rollups served (multi-rollup mode; see [`crate::rollups`]); absent or empty:
+    /// one rollup as configured by `chain_id`/`label_chain_ids`.
+    #[serde(default)]
+    pub rollups: Vec<crate::rollups::RollupConfig>,
 }
 
 /// `solver` in `node.json`: when this member solves puzzles of certified items itself.
@@ -118,7 +122,7 @@ impl Default for SolverConfig {
 
 /// `forward` in `node.json`: send each delivered, decrypted item in certified order to an
 /// Ethereum JSON-RPC endpoint as `eth_sendRawTransaction`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardConfig {
     /// The endpoint, e.g. `http://127.0.0.1:8545`.

@@ -318,6 +318,7 @@ pub fn run(a: DevnetArgs) -> Result<(), String> {
             delay_params: None,
             solver: Default::default(),
             forward: None,
+            rollups: vec![],
         };
         let path = d.join("node.json");
         std::fs::write(&path, serde_json::to_string_pretty(&cfg).map_err(err)?).map_err(err)?;

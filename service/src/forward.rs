@@ -111,6 +111,10 @@ pub struct Forwarder<'a, D: Delivered> {
     url: String,
     max_backoff: Duration,
     next_id: u64,
+    /// The cursor's name in storage.
+    cursor: String,
+    /// Forward only items of this rollup (label chain id), if set.
+    rollup: Option<u64>,
 }
 
 impl<'a, D: Delivered> Forwarder<'a, D> {
@@ -133,7 +137,18 @@ impl<'a, D: Delivered> Forwarder<'a, D> {
             url: config.rpc_url.clone(),
             max_backoff: Duration::from_millis(config.max_backoff_ms.max(100)),
             next_id: 1,
+            cursor: CURSOR.to_owned(),
+            rollup: None,
         }
+    }
+
+    /// Forwards only `chain_id`'s items (of version-2 batches, which list each item's
+    /// rollup), with its own durable cursor `eth-<chain_id>`. Items of other rollups are
+    /// passed over; a version-1 batch has no listing and is passed over whole.
+    pub fn for_rollup(mut self, chain_id: u64) -> Self {
+        self.cursor = format!("{CURSOR}-{chain_id}");
+        self.rollup = Some(chain_id);
+        self
     }
 
     /// Forwards until `stop` is set: everything delivered, then waits for more.
@@ -156,7 +171,7 @@ impl<'a, D: Delivered> Forwarder<'a, D> {
     pub fn step(&mut self, stop: &AtomicBool) -> Result<bool, StorageError> {
         let (slot, index) = self
             .storage
-            .forward_cursor(CURSOR)?
+            .forward_cursor(&self.cursor)?
             .unwrap_or((self.source.first_slot(), 0));
         self.metrics.cursor_slot.store(slot, Ordering::Relaxed);
         let Some(batch) = self.source.delivered(slot)? else {
@@ -167,10 +182,16 @@ impl<'a, D: Delivered> Forwarder<'a, D> {
         while i < batch.items.len() {
             let item = &batch.items[i];
             let next = (slot, i as u32 + 1);
+            if let Some(chain) = self.rollup
+                && batch.chains.get(i) != Some(&chain)
+            {
+                i += 1;
+                continue;
+            }
             match &item.outcome {
                 Outcome::Invalid => {
                     // Never sent; the cursor moves past it.
-                    self.storage.record_forwarded(CURSOR, None, next)?;
+                    self.storage.record_forwarded(&self.cursor, None, next)?;
                     self.metrics.skipped_invalid.fetch_add(1, Ordering::Relaxed);
                     debug!(id = %item.id, index = i, "invalid item not forwarded");
                 }
@@ -179,12 +200,13 @@ impl<'a, D: Delivered> Forwarder<'a, D> {
                         return Ok(true);
                     };
                     self.storage
-                        .record_forwarded(CURSOR, Some((&item.id, &result)), next)?;
+                        .record_forwarded(&self.cursor, Some((&item.id, &result)), next)?;
                 }
             }
             i += 1;
         }
-        self.storage.record_forwarded(CURSOR, None, (slot + 1, 0))?;
+        self.storage
+            .record_forwarded(&self.cursor, None, (slot + 1, 0))?;
         Ok(true)
     }
 
@@ -356,6 +378,7 @@ mod tests {
             },
             items,
             shares: Vec::new(),
+            chains: vec![],
         }
     }
 

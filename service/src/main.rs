@@ -23,6 +23,7 @@ mod forward;
 mod metrics;
 mod node;
 mod peer;
+mod rollups;
 mod run;
 mod solver;
 #[cfg(test)]

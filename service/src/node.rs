@@ -143,6 +143,24 @@ pub enum NodeError {
     /// The item is already settled; nothing changed.
     #[error("transaction {0} already settled")]
     AlreadySettled(TxId),
+    /// An envelope refused by its rollup's admission policy (size, fee, bundle tag).
+    #[error("item {index}: {error}")]
+    Admission {
+        /// Position in the request.
+        index: usize,
+        /// Why.
+        error: crate::rollups::AdmissionError,
+    },
+    /// A bundle submission that is not exactly one whole bundle.
+    #[error("bad bundle: {0}")]
+    BadBundle(veil_protocol::BundleError),
+    /// A proposal this member will not vote for: its rollup listing, a rollup's limit or
+    /// its bundles (see [`crate::rollups::Rollups::check_batch`]).
+    #[error("batch refused: {0}")]
+    BadBatch(crate::rollups::BatchCheckError),
+    /// The rollup is not served here.
+    #[error("rollup {0} not served")]
+    UnknownRollup(u64),
 }
 
 impl From<MessageError> for NodeError {
@@ -169,6 +187,8 @@ pub struct NodeSettings {
     pub max_batch: usize,
     /// The puzzle solver.
     pub solver: SolverConfig,
+    /// The rollups served (multi-rollup mode when non-empty).
+    pub rollups: crate::rollups::Rollups,
 }
 
 /// One committee member's running state. Shared behind an `Arc`.
@@ -567,6 +587,25 @@ impl Node {
         encodings: Vec<Vec<u8>>,
         bulk: bool,
     ) -> Result<(Vec<TxId>, Receipt), NodeError> {
+        self.submit_checked(encodings, bulk, false)
+    }
+
+    /// Admits one bundle atomically: every member validates, passes its rollup's admission
+    /// and the bundle is whole and in order, then all are stored in one durable write — or
+    /// nothing is. The receipt covers the ids' Merkle root, as for bulk submissions.
+    pub fn submit_bundle(
+        &self,
+        encodings: Vec<Vec<u8>>,
+    ) -> Result<(Vec<TxId>, Receipt), NodeError> {
+        self.submit_checked(encodings, true, true)
+    }
+
+    fn submit_checked(
+        &self,
+        encodings: Vec<Vec<u8>>,
+        bulk: bool,
+        whole_bundle: bool,
+    ) -> Result<(Vec<TxId>, Receipt), NodeError> {
         if encodings.is_empty() {
             return Err(NodeError::Malformed("no envelopes".into()));
         }
@@ -595,6 +634,16 @@ impl Node {
                     return Err(NodeError::Envelope { index, error });
                 }
             }
+        }
+        for (index, v) in validated.iter().enumerate() {
+            if let Err(error) = self.settings.rollups.admit(v, index) {
+                self.metrics.reject("rollup_admission");
+                return Err(NodeError::Admission { index, error });
+            }
+        }
+        if whole_bundle && let Err(e) = veil_protocol::bundle::check_one_bundle(&validated) {
+            self.metrics.reject("bad_bundle");
+            return Err(NodeError::BadBundle(e));
         }
         let ids: Vec<TxId> = validated.iter().map(ValidatedEnvelope::id).collect();
         let mut distinct = ids.clone();
@@ -912,8 +961,9 @@ impl Node {
             self.storage.record_evidence(ev)?;
         }
         lock(&self.seen).insert((p.batch.slot, p.batch.commitment()), p.clone());
+        let held = self.check_proposal(&p.batch)?;
         let mut guard = lock(&self.guard);
-        let intent = match guard.decide(p, |id| self.holds(id)) {
+        let intent = match guard.decide(p, |id| held.contains(id)) {
             Ok(i) => i,
             Err(refusal) => {
                 if let Some(ev) = refusal.evidence() {
@@ -1429,15 +1479,15 @@ impl Node {
                 {
                     Some(p) => p,
                     None => {
-                        let ids = self.storage.pending(self.settings.max_batch)?;
-                        if ids.is_empty() {
+                        let Some((ids, chains)) = self.plan_batch()? else {
                             continue;
-                        }
+                        };
                         let batch = Batch {
                             chain_id: self.settings.chain_id,
                             slot,
                             parent: tip.commitment,
                             ids,
+                            chains,
                         };
                         match Proposal::sign(&self.keys.signing_key, id, batch) {
                             Ok(p) => p,
@@ -1503,5 +1553,114 @@ pub fn envelope_code(e: &EnvelopeError) -> &'static str {
         EnvelopeError::Expired { .. } => "expired",
         EnvelopeError::DelayDisabled => "delay_disabled",
         _ => "invalid_envelope",
+    }
+}
+
+// ---- several rollups, bundles (see `crate::rollups`) --------------------------------------
+
+/// A planned batch: ids and (in multi-rollup mode) their chain ids.
+type PlannedBatch = (Vec<TxId>, Vec<u64>);
+
+impl Node {
+    /// The ids of `batch` this member holds. If it holds them all, the batch must pass the
+    /// rollup and bundle checks first ([`crate::rollups::Rollups::check_batch`]); a batch
+    /// that fails gets no vote. The vote rule then sees exactly this set as held, so an
+    /// envelope arriving between the check and the vote cannot skip the check.
+    fn check_proposal(&self, batch: &Batch) -> Result<HashSet<TxId>, NodeError> {
+        let held: HashSet<TxId> = batch
+            .ids
+            .iter()
+            .filter(|id| self.holds(id))
+            .copied()
+            .collect();
+        if held.len() < batch.ids.len() {
+            return Ok(held);
+        }
+        let Some(envs) = self.envelopes_for(&batch.ids)? else {
+            return Ok(HashSet::new());
+        };
+        if let Err(e) = self.settings.rollups.check_batch(batch, &envs) {
+            self.metrics.reject("bad_batch");
+            self.metrics.vote_refusals.fetch_add(1, Ordering::Relaxed);
+            warn!(reason = %e, "proposal refused: rollups or bundles");
+            return Err(NodeError::BadBatch(e));
+        }
+        Ok(held)
+    }
+
+    /// The built-in sequencer's next batch from pending envelopes: ids and, in multi-rollup
+    /// mode, their chain ids (otherwise empty: a version-1 batch). `None` if nothing fits.
+    pub(crate) fn plan_batch(&self) -> Result<Option<PlannedBatch>, NodeError> {
+        let max = self.settings.max_batch;
+        // A wider window than one batch, so bundle members that arrived apart meet.
+        let pending = self.storage.pending(max.saturating_mul(2))?;
+        let mut items = Vec::with_capacity(pending.len());
+        for id in &pending {
+            let cached = lock(&self.cache).get(id).map(crate::rollups::PlanItem::of);
+            let item = match cached {
+                Some(i) => i,
+                None => match self.envelopes_for(std::slice::from_ref(id))? {
+                    Some(v) => crate::rollups::PlanItem::of(&v[0]),
+                    None => continue,
+                },
+            };
+            items.push(item);
+        }
+        let (ids, chains) = self.settings.rollups.plan(&items, max, |legs| {
+            matches!(self.envelopes_for(legs), Ok(Some(envs))
+                if veil_protocol::bundle::check_one_bundle(&envs).is_ok())
+        });
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let chains = if self.settings.rollups.enabled() {
+            chains
+        } else {
+            Vec::new()
+        };
+        Ok(Some((ids, chains)))
+    }
+
+    /// `rollup`'s sub-batch of `slot` with its completeness proof, and the clear fee
+    /// metadata (`max_fee`) of each of its items, from the stored labels.
+    pub fn sub_batch(
+        &self,
+        rollup: u64,
+        slot: u64,
+    ) -> Result<(veil_protocol::SubBatch, Vec<Option<u128>>), NodeError> {
+        if self.settings.rollups.enabled() && self.settings.rollups.get(rollup).is_none() {
+            return Err(NodeError::UnknownRollup(rollup));
+        }
+        let plain = self
+            .storage
+            .plaintext(slot)?
+            .ok_or(NodeError::NotFound("plaintext batch"))?;
+        self.sub_batch_of(&plain, rollup)
+    }
+
+    /// [`Node::sub_batch`] from an already loaded plaintext batch (the stream has it).
+    pub fn sub_batch_of(
+        &self,
+        plain: &PlaintextBatch,
+        rollup: u64,
+    ) -> Result<(veil_protocol::SubBatch, Vec<Option<u128>>), NodeError> {
+        if self.settings.rollups.enabled() && self.settings.rollups.get(rollup).is_none() {
+            return Err(NodeError::UnknownRollup(rollup));
+        }
+        let sub = veil_protocol::SubBatch::extract(plain, rollup)
+            .ok_or(NodeError::NotFound("rollup index (version-1 batch)"))?;
+        // The stored envelopes were validated on admission; only their clear labels are
+        // read (one read transaction for the whole sub-batch).
+        let ids: Vec<TxId> = sub.items.iter().map(|i| i.id).collect();
+        let fees = self
+            .storage
+            .envelopes(&ids)?
+            .into_iter()
+            .map(|e| {
+                e.and_then(|e| veil_protocol::envelope::peek_label(&e.encoding).ok())
+                    .map(|l| l.max_fee)
+            })
+            .collect();
+        Ok((sub, fees))
     }
 }

@@ -50,7 +50,11 @@ pub fn build_node(c: &NodeConfig, passphrase: &[u8]) -> Result<Arc<Node>, String
         ));
     }
     let storage = Storage::open(&c.db).map_err(|e| format!("{}: {e}", c.db.display()))?;
-    let label_chain_ids = if c.label_chain_ids.is_empty() {
+    let rollups = crate::rollups::Rollups::new(&c.rollups, &c.label_chain_ids)
+        .map_err(|e| format!("rollups: {e}"))?;
+    let label_chain_ids = if rollups.enabled() {
+        rollups.chain_ids()
+    } else if c.label_chain_ids.is_empty() {
         vec![c.chain_id]
     } else {
         c.label_chain_ids.clone()
@@ -62,6 +66,7 @@ pub fn build_node(c: &NodeConfig, passphrase: &[u8]) -> Result<Arc<Node>, String
         peers: c.peers.clone(),
         max_batch: c.max_batch,
         solver: c.solver.clone(),
+        rollups,
     };
     Node::new(settings, keys, storage).map_err(|e| e.to_string())
 }
@@ -125,6 +130,28 @@ pub fn run(args: RunArgs) -> Result<(), String> {
                         .run(&node.stopping)
                 })
         });
+    // One forwarder per rollup with an `rpc` delivery (own cursor, only its items).
+    let rollup_forwarders: Vec<_> = node
+        .settings
+        .rollups
+        .iter()
+        .filter_map(|r| match &r.delivery {
+            crate::rollups::Delivery::Rpc(f) if f.member == node.member() => {
+                Some((r.chain_id, f.clone()))
+            }
+            _ => None,
+        })
+        .map(|(chain_id, f)| {
+            let node = node.clone();
+            std::thread::Builder::new()
+                .name(format!("veil-forwarder-{chain_id}"))
+                .spawn(move || {
+                    crate::forward::Forwarder::new(&f, &*node, &node.storage, &node.metrics.forward)
+                        .for_rollup(chain_id)
+                        .run(&node.stopping)
+                })
+        })
+        .collect();
     let sequencer = (c.sequencer == SequencerMode::Builtin).then(|| {
         let node = node.clone();
         let slot = Duration::from_millis(c.slot_ms.max(1));
@@ -152,6 +179,9 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let _ = gossip.join();
     let _ = worker.join();
     for t in [solver, forwarder].into_iter().flatten().flatten() {
+        let _ = t.join();
+    }
+    for t in rollup_forwarders.into_iter().flatten() {
         let _ = t.join();
     }
     if let Some(s) = sequencer {

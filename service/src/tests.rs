@@ -68,6 +68,7 @@ fn fixture(name: &str, n: u32) -> Fixture {
                 delay_params: None,
                 solver: Default::default(),
                 forward: None,
+                rollups: vec![],
             }
         })
         .collect();
@@ -338,6 +339,7 @@ async fn forged_member_messages_are_refused_without_state_change() {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: vec![veil_protocol::TxId([9; 32])],
+        chains: vec![],
     };
     let p = Proposal::sign(&member3, SequencerId(0), batch.clone()).unwrap();
     let m = MemberMessage::Proposal(p).sign(&member3, 3);
@@ -389,6 +391,7 @@ fn one_member_committee_orders_releases_after_certificate_and_decrypts() {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: ids.clone(),
+        chains: vec![],
     };
     let p = Proposal::sign(&node.keys.signing_key, SequencerId(0), batch.clone()).unwrap();
     // Before any certificate: a vote may be made, but no shares exist.
@@ -535,6 +538,7 @@ fn certify_all(node: &Arc<Node>, envs: &[TxEnvelope]) -> Batch {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: envs.iter().map(TxEnvelope::id).collect(),
+        chains: vec![],
     };
     let p = Proposal::sign(&node.keys.signing_key, SequencerId(0), batch.clone()).unwrap();
     node.drive(p).unwrap();
@@ -702,6 +706,7 @@ async fn reveal_settles_a_delay_item_and_a_bad_reveal_changes_nothing() {
             slot: 1,
             parent: veil_protocol::Commitment::genesis(),
             ids: envs2.iter().map(TxEnvelope::id).collect(),
+            chains: vec![],
         };
         let p = Proposal::sign(&node2.keys.signing_key, SequencerId(0), batch).unwrap();
         node2.drive(p).unwrap();
@@ -822,6 +827,7 @@ fn dual_items_open_by_the_solver_when_the_committee_withholds_shares() {
         slot: 1,
         parent: veil_protocol::Commitment::genesis(),
         ids: envs.iter().map(TxEnvelope::id).collect(),
+        chains: vec![],
     };
     let member1 = veil_keygen::files::load_identity(&f.configs[0].identity_dir, PASS)
         .unwrap()
@@ -944,4 +950,127 @@ fn forwarder_sends_delivered_items_and_status_shows_the_result() {
     let text = String::from_utf8(b).unwrap();
     assert!(text.contains("veil_forward_rejected_total 1"), "{text}");
     assert!(text.contains("veil_forward_accepted_total 2"), "{text}");
+}
+
+fn bundle_legs(node: &Node, rng: &mut ChaCha20Rng, chains: &[u64]) -> Vec<TxEnvelope> {
+    let pk = PublicKey::from_point(node.keys.committee.public_key).unwrap();
+    let members: Vec<(Label, Vec<u8>)> = chains
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let l = Label::new(*c, [4; 32], SlotRange::new(0, 1000).unwrap(), 9, vec![]).unwrap();
+            (l, format!("leg {i}").into_bytes())
+        })
+        .collect();
+    veil_protocol::bundle::seal(&EncryptionKey::new(&pk), rng, &members)
+        .unwrap()
+        .into_iter()
+        .map(TxEnvelope::Threshold)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multi_rollup_node_admits_bundles_whole_refuses_half_and_serves_verified_sub_batches() {
+    const X: u64 = 31;
+    const Y: u64 = 32;
+    let mut f = fixture("rollups", 1);
+    f.configs[0].label_chain_ids = vec![];
+    f.configs[0].rollups = serde_json::from_value(json!([
+        { "chain_id": X, "min_fee": 5, "max_items_per_slot": 8 },
+        { "chain_id": Y, "delivery": "stream" }
+    ]))
+    .unwrap();
+    let node = build(&f.configs[0]);
+    let app = crate::api::router(node.clone());
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+
+    // Admission: unserved chain, fee below the rollup's minimum.
+    let foreign = envelope(&node, &mut rng, 99, "elsewhere");
+    let e = node.submit(vec![foreign.to_bytes()], false).unwrap_err();
+    assert!(e.to_string().contains("chain id 99 not served"), "{e}");
+    let pk = PublicKey::from_point(node.keys.committee.public_key).unwrap();
+    let cheap_label = Label::new(X, [3; 32], SlotRange::new(0, 1000).unwrap(), 4, vec![]).unwrap();
+    let cheap = TxEnvelope::Threshold(
+        EncryptionKey::new(&pk)
+            .encrypt(&mut rng, &cheap_label, b"cheap")
+            .unwrap(),
+    );
+    let body = json!({ "envelope": hex::encode(cheap.to_bytes()) }).to_string();
+    let (s, v) = call_json(&app, post("/v1/transactions", body)).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "rollup_admission");
+
+    // Bundles: half a bundle is refused whole; the whole bundle is admitted.
+    let legs = bundle_legs(&node, &mut rng, &[X, Y]);
+    let hexes: Vec<String> = legs.iter().map(|e| hex::encode(e.to_bytes())).collect();
+    let half = json!({ "envelopes": [hexes[0]] }).to_string();
+    let (s, v) = call_json(&app, post("/v1/bundles", half)).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "bad_bundle");
+    assert!(
+        node.storage.pending(10).unwrap().is_empty(),
+        "nothing admitted"
+    );
+    let whole = json!({ "envelopes": hexes }).to_string();
+    let (s, v) = call_json(&app, post("/v1/bundles", whole)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let a = envelope(&node, &mut rng, X, "a");
+    let b = envelope(&node, &mut rng, Y, "b");
+    node.submit(vec![a.to_bytes(), b.to_bytes()], true).unwrap();
+
+    let batch = |ids: Vec<veil_protocol::TxId>, chains: Vec<u64>| Batch {
+        chain_id: CHAIN,
+        slot: 1,
+        parent: veil_protocol::Commitment::genesis(),
+        ids,
+        chains,
+    };
+    let sign = |b: Batch| Proposal::sign(&node.keys.signing_key, SequencerId(0), b).unwrap();
+    // A version-1 batch, half a bundle, a lying rollup listing: no vote, nothing recorded.
+    for bad in [
+        batch(vec![a.id(), legs[0].id(), legs[1].id()], vec![]),
+        batch(vec![a.id(), legs[0].id()], vec![X, X]),
+        batch(vec![legs[1].id(), legs[0].id()], vec![Y, X]),
+        batch(vec![a.id(), b.id()], vec![X, X]),
+    ] {
+        let r = node.on_proposal(&sign(bad));
+        assert!(
+            matches!(r, Err(crate::node::NodeError::BadBatch(_))),
+            "{r:?}"
+        );
+    }
+    assert!(node.storage.vote_intents().unwrap().is_empty());
+
+    // The sequencer's plan: arrival order, bundle whole and in order, chains listed.
+    let (ids, chains) = node.plan_batch().unwrap().unwrap();
+    assert_eq!(ids, vec![legs[0].id(), legs[1].id(), a.id(), b.id()]);
+    assert_eq!(chains, vec![X, Y, X, Y]);
+    node.drive(sign(batch(ids.clone(), chains))).unwrap();
+    let plain = wait_plaintext(&node, 1);
+    assert_eq!(plain.chains, vec![X, Y, X, Y]);
+
+    // Each rollup's sub-batch verifies against the certificate, with fees in the clear.
+    for (rollup, want, texts) in [
+        (X, vec![0u32, 2], vec!["leg 0", "a"]),
+        (Y, vec![1, 3], vec!["leg 1", "b"]),
+    ] {
+        let (s, v) = call_json(&app, get(&format!("/v1/rollups/{rollup}/batches/1"))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let bytes = hex::decode(v["binary"].as_str().unwrap()).unwrap();
+        let sub = veil_protocol::SubBatch::from_bytes(&bytes).unwrap();
+        let items = sub.verify(&node.keys.bls_keys, 1, CHAIN, rollup).unwrap();
+        assert_eq!(items.iter().map(|i| i.position).collect::<Vec<_>>(), want);
+        let got: Vec<Outcome> = items.iter().map(|i| i.outcome.clone()).collect();
+        let texts: Vec<Outcome> = texts
+            .iter()
+            .map(|t| Outcome::Decrypted(t.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(got, texts);
+        assert_eq!(v["items"][0]["max_fee"], "9");
+    }
+    let (s, v) = call_json(&app, get("/v1/rollups/33/batches/1")).await;
+    assert_error(s, &v, StatusCode::NOT_FOUND, "unknown_rollup");
+    let (s, v) = call_json(&app, get("/v1/rollups")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["multi_rollup"], true);
+    assert_eq!(v["rollups"][0]["chain_id"], X);
+    assert_eq!(v["rollups"][0]["min_fee"], "5");
 }

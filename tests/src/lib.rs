@@ -540,6 +540,8 @@ pub struct NetOptions {
     pub dual_grace_ms: Option<u64>,
     /// Whether members run the puzzle solver (default true; off to test reveals alone).
     pub solver: bool,
+    /// The `rollups` section of every member's `node.json` (multi-rollup mode), if any.
+    pub rollups: Option<Value>,
 }
 
 impl Default for NetOptions {
@@ -556,6 +558,7 @@ impl Default for NetOptions {
             delay_params: None,
             dual_grace_ms: None,
             solver: true,
+            rollups: None,
         }
     }
 }
@@ -931,6 +934,9 @@ impl Net {
             if let Some(url) = &opts.forward_rpc {
                 config["forward"] =
                     serde_json::json!({ "rpc_url": url, "member": opts.forward_member });
+            }
+            if let Some(r) = &opts.rollups {
+                config["rollups"] = r.clone();
             }
             if let Some(p) = &opts.delay_params {
                 config["delay_params"] = serde_json::json!(p);

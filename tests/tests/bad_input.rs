@@ -192,6 +192,7 @@ fn bad_submissions_and_forged_messages_are_refused_without_state_change() {
             slot: 1,
             parent: Commitment::genesis(),
             ids: vec![id_of(good)],
+            chains: vec![],
         };
         let proposal = net.propose(batch.clone());
         let body = MemberMessage::Proposal(proposal.clone()).encode();

@@ -138,6 +138,7 @@ fn a_member_killed_mid_batch_keeps_its_data_and_its_word() {
         slot: voted_slot,
         parent: intent.parent,
         ids: conflicting_ids,
+        chains: vec![],
     });
     let msg = MemberMessage::Proposal(conflicting).sign(&net.member_keys[0], 1);
     let r = net.node(3).post_bytes(

@@ -105,6 +105,7 @@ fn an_equivocating_sequencer_never_gets_two_certificates() {
         slot,
         parent,
         ids,
+        chains: vec![],
     };
     let p1 = net.propose(batch(1, Commitment::genesis(), vec![ids[0]]));
     let p2 = net.propose(batch(1, Commitment::genesis(), vec![ids[1]]));

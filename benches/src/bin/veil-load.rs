@@ -9,10 +9,29 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use veil_benches::load::{LoadArgs, run};
+use veil_benches::load::{LoadArgs, compare_rollups, comparison_text, run};
 
 fn main() -> ExitCode {
     let args = LoadArgs::parse();
+    let f = (args.members.max(1) - 1) / 3;
+    let t = args.threshold.unwrap_or(2 * f + 1);
+    if args.compare_rollups {
+        let n = args.rollups.unwrap_or(2);
+        return match compare_rollups(&args, n) {
+            Ok(runs) => {
+                for (r, summary) in &runs {
+                    println!("--- {r} rollup(s)");
+                    print!("{}", summary.text(args.members, t));
+                }
+                print!("{}", comparison_text(&runs, n));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&args) {
         Ok(summary) => {
             let f = (args.members.max(1) - 1) / 3;

@@ -37,6 +37,9 @@ pub struct CommitteeOptions {
     pub max_batch: usize,
     /// Service domain and the chain id in every label.
     pub chain_id: u64,
+    /// Multi-rollup mode: the rollups' chain ids (a `rollups` section with stream
+    /// delivery); `None` for a single-rollup committee without one.
+    pub rollups: Option<Vec<u64>>,
     /// `RUST_LOG` of the members.
     pub log: String,
     /// The `veil-node` binary.
@@ -137,7 +140,7 @@ impl LocalCommittee {
         };
         for i in 1..=n {
             let d = o.dir.join(format!("member-{i}"));
-            let config = json!({
+            let mut config = json!({
                 "member": i,
                 "listen": format!("127.0.0.1:{}", ports[(i - 1) as usize]),
                 "peers": peers,
@@ -151,6 +154,13 @@ impl LocalCommittee {
                 "slot_ms": o.slot_ms,
                 "max_batch": o.max_batch,
             });
+            if let Some(chains) = &o.rollups {
+                let rollups: Vec<_> = chains
+                    .iter()
+                    .map(|c| json!({ "chain_id": c, "delivery": "stream" }))
+                    .collect();
+                config["rollups"] = json!(rollups);
+            }
             let path = d.join("node.json");
             std::fs::write(&path, config.to_string())?;
             let log = d.join("node.log");

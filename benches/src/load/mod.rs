@@ -16,6 +16,11 @@
 //!    only throttle.
 //! 4. Follows `GET /v1/stream` (server-sent events) on one member and stamps each
 //!    transaction when its plaintext arrives; checks the plaintext is the one encrypted.
+//!    With `--rollups N` the committee serves N rollups (chain ids `4242…`, stream
+//!    delivery), transactions are spread round-robin over them, and one consumer per rollup
+//!    follows `GET /v1/rollups/{chain_id}/stream` (each event a sub-batch with its
+//!    completeness proof). `--compare-rollups` runs `--rollups 1` and `--rollups N` in the
+//!    order 1, N, N, 1 and prints every run and the means with their ratios.
 //! 5. Samples each member's CPU time (`/proc/<pid>/stat`, utime + stime) every second.
 //!
 //! After the window it waits for the accepted transactions to drain (bounded), then
@@ -161,6 +166,14 @@ pub struct LoadArgs {
     /// No progress bar (for logs and CI).
     #[arg(long)]
     pub quiet: bool,
+    /// Serve this many rollups (multi-rollup mode, per-rollup streams); absent: one rollup
+    /// without a `rollups` section (the single-rollup node configuration).
+    #[arg(long)]
+    pub rollups: Option<u32>,
+    /// Run `--rollups 1` and `--rollups N` (N from `--rollups`, default 2) in the order 1,
+    /// N, N, 1 in the same invocation and print every run and the means with the ratios.
+    #[arg(long)]
+    pub compare_rollups: bool,
 }
 
 /// Chain id of the load's labels and the committee's service domain.
@@ -183,6 +196,7 @@ fn prepare(
     ek: &EncryptionKey,
     count: usize,
     payload: usize,
+    chains: &[u64],
 ) -> Result<(Vec<Prepared>, Duration, usize), LoadError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let start = Instant::now();
@@ -199,7 +213,8 @@ fn prepare(
                             sender[..8].copy_from_slice(&(i as u64).to_be_bytes());
                             let range =
                                 SlotRange::new(0, u64::MAX / 2).map_err(|e| e.to_string())?;
-                            let label = Label::new(CHAIN_ID, sender, range, 21_000, Vec::new())
+                            let chain = chains[i % chains.len()];
+                            let label = Label::new(chain, sender, range, 21_000, Vec::new())
                                 .map_err(|e| e.to_string())?;
                             let mut plaintext = format!("veil-load tx {i}: ").into_bytes();
                             plaintext.resize(payload.max(plaintext.len()), b'.');
@@ -376,7 +391,9 @@ fn sender(run: &Run, pool: &[Prepared], urls: &[String], first: usize) {
 }
 
 /// Follows the stream of member `url` from slot 1, stamping deliveries.
-fn consumer(run: &Run, pool: &[Prepared], url: &str) {
+/// Follows `path` (`/v1/stream` or a rollup's stream) of member `url` from slot 1,
+/// stamping deliveries.
+fn consumer(run: &Run, pool: &[Prepared], url: &str, path: &str) {
     let index: HashMap<&str, usize> = pool
         .iter()
         .enumerate()
@@ -388,7 +405,7 @@ fn consumer(run: &Run, pool: &[Prepared], url: &str) {
         .build();
     let mut next = 1u64;
     while !run.stop_all.load(Ordering::Relaxed) {
-        let Ok(resp) = agent.get(&format!("{url}/v1/stream?from={next}")).call() else {
+        let Ok(resp) = agent.get(&format!("{url}{path}?from={next}")).call() else {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         };
@@ -567,6 +584,12 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
             "stream member {stream_member} out of range 1..={n}"
         )));
     }
+    if args.rollups == Some(0) || args.rollups.is_some_and(|r| r > 64) {
+        return Err(LoadError::Argument("rollups must be in 1..=64".into()));
+    }
+    let chains: Vec<u64> = (0..u64::from(args.rollups.unwrap_or(1)))
+        .map(|k| CHAIN_ID + k)
+        .collect();
     let node_bin = committee::find_node_binary(args.node_bin.as_deref())?;
     let ticks = committee::ticks_per_second();
     let say = |m: &str| {
@@ -584,6 +607,7 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
         slot_ms: args.slot_ms,
         max_batch: args.max_batch,
         chain_id: CHAIN_ID,
+        rollups: args.rollups.map(|_| chains.clone()),
         log: args.log.clone(),
         node_bin,
         dir: args.dir.clone(),
@@ -601,7 +625,7 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
         "encrypting {count} transactions ({} bytes each)",
         args.payload
     ));
-    let (pool, enc_time, enc_threads) = prepare(&ek, count, args.payload)?;
+    let (pool, enc_time, enc_threads) = prepare(&ek, count, args.payload, &chains)?;
     let encrypt_us_per_tx = enc_time.as_secs_f64() * 1e6 * enc_threads as f64 / count as f64;
 
     let urls: Vec<String> = net.members.iter().map(|m| m.url.clone()).collect();
@@ -654,7 +678,14 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
             s.spawn(move || sender(run, pool, urls, w));
         }
         let stream_url = urls[(stream_member - 1) as usize].clone();
-        s.spawn(move || consumer(run, pool, &stream_url));
+        if args.rollups.is_some() {
+            for c in &chains {
+                let (url, path) = (stream_url.clone(), format!("/v1/rollups/{c}/stream"));
+                s.spawn(move || consumer(run, pool, &url, &path));
+            }
+        } else {
+            s.spawn(move || consumer(run, pool, &stream_url, "/v1/stream"));
+        }
         // Sample CPU once per second through the window and the drain.
         let mut last: Vec<f64> = cpu_start.clone();
         let mut second = 0u64;
@@ -780,6 +811,75 @@ pub fn run(args: &LoadArgs) -> Result<Summary, LoadError> {
     )?;
     std::fs::write(args.out.join(format!("{stem}.txt")), &text_full)?;
     Ok(summary)
+}
+
+/// `--compare-rollups`: the same load with one rollup and with `n`, in the order 1, n, n, 1
+/// (so a machine load that drifts during the invocation weighs on both sides alike);
+/// returns every run with its rollup count.
+pub fn compare_rollups(args: &LoadArgs, n: u32) -> Result<Vec<(u32, Summary)>, LoadError> {
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("load-rate={}", args.rate));
+    let mut out = Vec::new();
+    for (k, r) in [1, n, n, 1].into_iter().enumerate() {
+        let mut a = args.clone();
+        a.rollups = Some(r);
+        a.compare_rollups = false;
+        a.name = Some(format!("{stem}-rollups={r}-run={}", k + 1));
+        out.push((r, run(&a)?));
+    }
+    Ok(out)
+}
+
+/// The comparison lines: each run, then the means of throughput, latency and CPU per
+/// transaction per rollup count, with the ratio `n rollups / 1 rollup`.
+pub fn comparison_text(runs: &[(u32, Summary)], n: u32) -> String {
+    use std::fmt::Write as _;
+    let cpu = |s: &Summary| s.cpu_ms_per_tx.iter().sum::<f64>();
+    let p50 = |s: &Summary| s.latency.p50.as_secs_f64() * 1e3;
+    let mean = |r: u32, f: &dyn Fn(&Summary) -> f64| {
+        let v: Vec<f64> = runs
+            .iter()
+            .filter(|(k, _)| *k == r)
+            .map(|(_, s)| f(s))
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    let mut s = format!("rollups 1 vs {n} (runs in the order 1, {n}, {n}, 1):\n");
+    for (i, (r, x)) in runs.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  run {}: {r} rollup(s): {:.1} tx/s in window, p50 {:.0} ms, CPU {:.2} ms/tx, load {:.1}-{:.1}",
+            i + 1,
+            x.throughput,
+            p50(x),
+            cpu(x),
+            x.load_average.0,
+            x.load_average.1
+        );
+    }
+    let thr = |x: &Summary| x.throughput;
+    let (t1, tn) = (mean(1, &thr), mean(n, &thr));
+    let (l1, ln) = (mean(1, &p50), mean(n, &p50));
+    let (c1, cn) = (mean(1, &cpu), mean(n, &cpu));
+    let _ = writeln!(
+        s,
+        "  mean delivered in window: {t1:.1} vs {tn:.1} tx/s (ratio {:.2})",
+        ratio(tn, t1)
+    );
+    let _ = writeln!(
+        s,
+        "  mean p50 submit -> plaintext: {l1:.0} vs {ln:.0} ms (ratio {:.2})",
+        ratio(ln, l1)
+    );
+    let _ = writeln!(
+        s,
+        "  mean CPU per tx, all members: {c1:.2} vs {cn:.2} ms (ratio {:.2})",
+        ratio(cn, c1)
+    );
+    s
 }
 
 #[cfg(test)]

@@ -6,7 +6,15 @@
 //! veil --committee committee.json --node http://127.0.0.1:7101 submit tx.json
 //! veil --committee committee.json status tx.json
 //! veil --committee committee.json watch tx.json --reveal
+//! veil --committee committee.json --label-chain-id 31337 --label-chain-id 31338 \
+//!      bundle --leg 31337:0xdead --leg 31338:0xbeef --submit
+//! veil --committee committee.json sub-batch --rollup 31338 --slot 4
 //! ```
+//!
+//! `bundle` encrypts raw payloads (threshold mode) as one atomic bundle and, with
+//! `--submit`, submits it (`POST /v1/bundles`, all legs or none); atomic inclusion, not
+//! atomic execution. `sub-batch` fetches one rollup's part of a slot and verifies it is the
+//! complete certified sub-batch (`veil_client::rollup`).
 //!
 //! `encrypt` writes a *wallet record* (JSON, file mode 0600): the envelope, its id, and what
 //! the wallet keeps to check the outcome — the plaintext and, in delay and dual modes, the
@@ -90,6 +98,30 @@ enum Command {
     Status {
         /// A wallet record or a transaction id (hex).
         target: String,
+    },
+    /// Encrypt raw payloads as one atomic bundle (threshold mode) and optionally submit it.
+    Bundle {
+        /// A leg: `CHAIN_ID:HEX_PAYLOAD` (repeat, in bundle order; 2 to 16 legs).
+        #[arg(long = "leg", required = true)]
+        legs: Vec<String>,
+        /// Label max fee of every leg.
+        #[arg(long, default_value_t = 0)]
+        max_fee: u128,
+        /// Submit the bundle to `--node`.
+        #[arg(long)]
+        submit: bool,
+        /// Where to write the bundle (envelopes and ids, JSON).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fetch one rollup's sub-batch of a slot and verify it is complete and certified.
+    SubBatch {
+        /// The rollup's chain id.
+        #[arg(long)]
+        rollup: u64,
+        /// The slot.
+        #[arg(long)]
+        slot: u64,
     },
     /// Follow a transaction until its batch is opened, with a progress bar.
     Watch {
@@ -243,6 +275,13 @@ fn run(cli: &Cli) -> Result<Value, Failure> {
         Command::Encrypt(args) => encrypt(cli, args),
         Command::Submit { record, envelope } => submit(cli, record.as_deref(), envelope.as_deref()),
         Command::Status { target } => status(cli, target),
+        Command::Bundle {
+            legs,
+            max_fee,
+            submit,
+            out,
+        } => bundle(cli, legs, *max_fee, *submit, out.as_deref()),
+        Command::SubBatch { rollup, slot } => sub_batch(cli, *rollup, *slot),
         Command::Watch {
             target,
             timeout,
@@ -609,4 +648,84 @@ fn watch(
     out["revealed"] = json!(revealed);
     out["elapsed_ms"] = json!(start.elapsed().as_millis() as u64);
     Ok(out)
+}
+
+fn bundle(
+    cli: &Cli,
+    legs: &[String],
+    max_fee: u128,
+    submit: bool,
+    out: Option<&Path>,
+) -> Result<Value, Failure> {
+    let committee = committee(cli)?;
+    let encryptor = Encryptor::new(committee.clone(), None, policy(cli));
+    let mut members = Vec::with_capacity(legs.len());
+    for leg in legs {
+        let (chain, payload) = leg
+            .split_once(':')
+            .ok_or_else(|| fail(format!("--leg {leg:?}: expected CHAIN_ID:HEX_PAYLOAD")))?;
+        let chain: u64 = chain
+            .parse()
+            .map_err(|_| fail(format!("--leg {leg:?}: chain id is not a number")))?;
+        let slots = SlotRange::new(0, u64::MAX).map_err(|e| fail(e.to_string()))?;
+        let label = Label::new(chain, [0; 32], slots, max_fee, Vec::new())
+            .map_err(|e| fail(format!("label: {e}")))?;
+        members.push((label, unhex(payload, "--leg payload")?));
+    }
+    let txs = encryptor.encrypt_bundle(&members, &mut rand_core::OsRng)?;
+    let ids: Vec<String> = txs.iter().map(|t| t.id().to_hex()).collect();
+    let record = json!({
+        "format": "veil-bundle",
+        "version": 1,
+        "ids": ids,
+        "chain_ids": txs.iter().map(|t| t.label().chain_id).collect::<Vec<_>>(),
+        "envelopes": txs.iter().map(|t| hex::encode(t.encoding())).collect::<Vec<_>>(),
+    });
+    if let Some(out) = out {
+        write_private(out, record.to_string().as_bytes())?;
+    }
+    if submit {
+        client(cli, committee)?.submit_bundle(&txs)?;
+    }
+    if !cli.json {
+        for (i, id) in ids.iter().enumerate() {
+            println!("leg {i}: {id}");
+        }
+        if submit {
+            println!("submitted (all legs admitted atomically)");
+        }
+    }
+    Ok(json!({ "ids": ids, "submitted": submit }))
+}
+
+fn sub_batch(cli: &Cli, rollup: u64, slot: u64) -> Result<Value, Failure> {
+    let committee = committee(cli)?;
+    let items = client(cli, committee)?
+        .sub_batch(rollup, slot)?
+        .ok_or_else(|| fail(format!("slot {slot} is not opened yet")))?;
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let (status, plaintext) = match &i.outcome {
+                Outcome::Decrypted(p) => ("decrypted", json!(hex::encode(p))),
+                Outcome::Invalid => ("invalid", Value::Null),
+            };
+            json!({ "position": i.position, "id": i.id.to_hex(), "status": status, "plaintext": plaintext })
+        })
+        .collect();
+    if !cli.json {
+        println!(
+            "rollup {rollup}, slot {slot}: {} items, complete and certified",
+            items.len()
+        );
+        for r in &rows {
+            println!(
+                "  #{} {} {}",
+                r["position"],
+                r["id"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(json!({ "rollup": rollup, "slot": slot, "verified": true, "items": rows }))
 }

@@ -215,6 +215,61 @@ impl VeilClient {
         Ok(Submitted { id, receipt })
     }
 
+    /// Submits an atomic bundle (`POST /v1/bundles`: all members stored or none) and checks
+    /// the receipt (a member's signature over the Merkle root of the ids, in bundle order).
+    pub async fn submit_bundle(&self, legs: &[EncryptedTx]) -> Result<Vec<TxId>, ClientError> {
+        for l in legs {
+            self.policy.check(l.label().chain_id)?;
+        }
+        let ids: Vec<TxId> = legs.iter().map(EncryptedTx::id).collect();
+        let hexes: Vec<String> = legs.iter().map(|l| hex::encode(l.encoding())).collect();
+        let v = self
+            .post("/v1/bundles", &json!({ "envelopes": hexes }))
+            .await?;
+        let got: Vec<String> = serde_json::from_value(v["ids"].clone())
+            .map_err(|e| ClientError::Malformed(format!("ids: {e}")))?;
+        if got != ids.iter().map(TxId::to_hex).collect::<Vec<_>>() {
+            return Err(ClientError::Malformed(
+                "node acknowledged other ids than the bundle's".into(),
+            ));
+        }
+        let receipt: Receipt = serde_json::from_value(v["receipt"].clone())
+            .map_err(|e| ClientError::Malformed(format!("receipt: {e}")))?;
+        if receipt.subject != veil_protocol::ReceiptSubject::bulk(&ids) {
+            return Err(ClientError::BadReceipt(
+                "receipt is not over the bundle's ids".into(),
+            ));
+        }
+        receipt
+            .verify(self.committee.bls_keys())
+            .map_err(|e| ClientError::BadReceipt(e.to_string()))?;
+        Ok(ids)
+    }
+
+    /// `rollup`'s verified sub-batch of `slot` (items in certified order, complete), or
+    /// `None` if the slot is not opened yet ([`crate::rollup::verify_sub_batch`]).
+    pub async fn sub_batch(
+        &self,
+        rollup: u64,
+        slot: u64,
+    ) -> Result<Option<Vec<veil_protocol::SubBatchItem>>, ClientError> {
+        let Some(v) = self
+            .get_optional(&format!("/v1/rollups/{rollup}/batches/{slot}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let sub = crate::rollup::parse_sub_batch(&v)?;
+        crate::rollup::verify_sub_batch(
+            &self.committee,
+            self.policy.service_chain_id,
+            rollup,
+            slot,
+            &sub,
+        )
+        .map(Some)
+    }
+
     /// Publishes the puzzle reveal of a delay or dual transaction (`POST /v1/reveal`): `reveal`
     /// is [`EncryptedTx::reveal_bytes`]. Only do this once the transaction's batch is
     /// certified: the reveal opens it.
@@ -358,6 +413,20 @@ impl BlockingClient {
     /// The async client.
     pub fn inner(&self) -> &VeilClient {
         &self.inner
+    }
+
+    /// See [`VeilClient::submit_bundle`].
+    pub fn submit_bundle(&self, legs: &[EncryptedTx]) -> Result<Vec<TxId>, ClientError> {
+        self.runtime.block_on(self.inner.submit_bundle(legs))
+    }
+
+    /// See [`VeilClient::sub_batch`].
+    pub fn sub_batch(
+        &self,
+        rollup: u64,
+        slot: u64,
+    ) -> Result<Option<Vec<veil_protocol::SubBatchItem>>, ClientError> {
+        self.runtime.block_on(self.inner.sub_batch(rollup, slot))
     }
 
     /// See [`VeilClient::health`].

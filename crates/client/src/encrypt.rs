@@ -252,6 +252,44 @@ impl Encryptor {
         })
     }
 
+    /// Encrypts an atomic bundle (threshold mode): `members` are `(label, payload)` in
+    /// bundle order, 2 to `veil_protocol::bundle::MAX_BUNDLE` of them, each label for a
+    /// served chain and with an empty `extra` (the bundle tag takes it). Submit the result
+    /// with `VeilClient::submit_bundle`. See [`crate::rollup`] for what is promised.
+    pub fn encrypt_bundle(
+        &self,
+        members: &[(Label, Vec<u8>)],
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Vec<EncryptedTx>, ClientError> {
+        for (l, _) in members {
+            self.policy.check(l.chain_id)?;
+        }
+        let cts = veil_protocol::bundle::seal(self.committee.encryption_key(), rng, members)
+            .map_err(|e| ClientError::Encrypt(e.to_string()))?;
+        cts.into_iter()
+            .zip(members)
+            .map(|(ct, (_, payload))| {
+                let envelope = TxEnvelope::Threshold(ct);
+                let encoding = envelope.to_bytes();
+                if encoding.len() > veil_protocol::MAX_ENVELOPE {
+                    return Err(ClientError::Encrypt(format!(
+                        "envelope of {} bytes, limit {}",
+                        encoding.len(),
+                        veil_protocol::MAX_ENVELOPE
+                    )));
+                }
+                Ok(EncryptedTx {
+                    mode: Mode::Threshold,
+                    id: veil_protocol::envelope::id_of(&encoding),
+                    envelope,
+                    encoding,
+                    plaintext: Zeroizing::new(payload.clone()),
+                    secret: None,
+                })
+            })
+            .collect()
+    }
+
     /// Encrypts a signed Ethereum transaction under the label derived from it
     /// ([`eth::label_for`]); `chain_id`, if given, is what the wallet means to target and
     /// must equal the transaction's.

@@ -95,6 +95,18 @@ pub enum ClientError {
         /// Why.
         reason: String,
     },
+    /// A rollup's sub-batch that does not verify: wrong slot, rollup or service, a
+    /// certificate below quorum, or items that do not rebuild the certified commitment
+    /// (one of the rollup's items dropped, injected, reordered or altered).
+    #[error("sub-batch of rollup {rollup}, slot {slot} does not verify: {reason}")]
+    BadSubBatch {
+        /// The rollup asked about.
+        rollup: u64,
+        /// The slot asked about.
+        slot: u64,
+        /// What failed.
+        reason: String,
+    },
     /// The node's response does not match the certified batch (wrong slot, ids that do not
     /// rebuild the certified commitment, another id at the claimed position, a plaintext
     /// other than the one encrypted, or a JSON view that contradicts the binary one).

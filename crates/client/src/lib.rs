@@ -56,10 +56,12 @@ pub mod committee;
 pub mod encrypt;
 pub mod error;
 pub mod eth;
+pub mod rollup;
 pub mod verify;
 
 pub use client::{BlockingClient, ClientOptions, Submitted, VeilClient};
 pub use committee::{ChainPolicy, Trust, TrustedCommittee, load_delay_params};
 pub use encrypt::{EncryptedTx, Encryptor, Mode};
 pub use error::ClientError;
+pub use rollup::{parse_sub_batch, verify_sub_batch};
 pub use verify::{Finality, TxStatus};

@@ -426,6 +426,7 @@ fn plaintext_batch(
             })
             .collect(),
         shares: Vec::new(),
+        chains: vec![],
     }
 }
 
@@ -501,6 +502,7 @@ fn node_responses_that_do_not_match_the_certified_batch_are_refused() {
         slot: 4,
         parent: Commitment::genesis(),
         ids: vec![other.id(), id],
+        chains: vec![],
     };
     let cert = certify(&f, &committee, &batch, &[1, 2, 4]);
     let honest = plaintext_batch(
@@ -671,4 +673,165 @@ fn node_responses_that_do_not_match_the_certified_batch_are_refused() {
         Err(ClientError::Timeout { .. })
     ));
     let _: TxId = id;
+}
+
+/// The node's JSON form of a sub-batch (as `service/src/api.rs` serves it).
+fn sub_batch_json(s: &veil_protocol::SubBatch) -> Value {
+    let items: Vec<Value> = s
+        .items
+        .iter()
+        .map(|i| {
+            let (status, plaintext) = match &i.outcome {
+                Outcome::Decrypted(m) => ("decrypted", json!(hex::encode(m))),
+                Outcome::Invalid => ("invalid", Value::Null),
+            };
+            json!({ "position": i.position, "id": i.id.to_hex(), "status": status,
+                    "plaintext": plaintext, "max_fee": "5" })
+        })
+        .collect();
+    json!({ "domain": s.domain, "chain_id": s.rollup, "slot": s.slot, "items": items,
+            "proof": s.proof, "binary": hex::encode(s.to_bytes()) })
+}
+
+#[test]
+fn rollup_consumers_detect_dropped_or_injected_items_over_http() {
+    const X: u64 = 101;
+    const Y: u64 = 102;
+    let f = fixture();
+    let committee = TrustedCommittee::load(&f.json, &Trust::default()).unwrap();
+    let policy = ChainPolicy {
+        service_chain_id: 7,
+        label_chain_ids: vec![X, Y],
+    };
+    let enc = Encryptor::new(committee.clone(), None, policy.clone());
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    // A bundle spanning both rollups, between ordinary transactions of each.
+    let legs = enc
+        .encrypt_bundle(
+            &[(label(X), b"leg x".to_vec()), (label(Y), b"leg y".to_vec())],
+            &mut rng,
+        )
+        .unwrap();
+    assert!(
+        enc.encrypt_bundle(&[(label(X), b"alone".to_vec())], &mut rng)
+            .is_err()
+    );
+    assert!(matches!(
+        enc.encrypt_bundle(
+            &[(label(X), b"a".to_vec()), (label(55), b"b".to_vec())],
+            &mut rng
+        ),
+        Err(ClientError::WrongChain { chain_id: 55, .. })
+    ));
+    let x1 = enc
+        .encrypt(Mode::Threshold, label(X), b"x1", &mut rng)
+        .unwrap();
+    let y1 = enc
+        .encrypt(Mode::Threshold, label(Y), b"y1", &mut rng)
+        .unwrap();
+    let order = [&x1, &legs[0], &legs[1], &y1];
+    let batch = Batch {
+        chain_id: 7,
+        slot: 1,
+        parent: Commitment::genesis(),
+        ids: order.iter().map(|t| t.id()).collect(),
+        chains: vec![X, X, Y, Y],
+    };
+    let cert = certify(&f, &committee, &batch, &[1, 2, 3]);
+    let mut plain = plaintext_batch(
+        cert,
+        &batch,
+        order
+            .iter()
+            .map(|t| Outcome::Decrypted(t.plaintext().to_vec()))
+            .collect(),
+    );
+    plain.chains = batch.chains.clone();
+    let node = FakeNode::start();
+    let client = BlockingClient::new(
+        &node.url,
+        committee.clone(),
+        policy,
+        ClientOptions {
+            request_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(10),
+        },
+    )
+    .unwrap();
+    let path = |r: u64| format!("/v1/rollups/{r}/batches/1");
+
+    // Honest answers verify; each rollup gets its items in certified order.
+    for (r, want) in [(X, vec![&x1, &legs[0]]), (Y, vec![&legs[1], &y1])] {
+        let honest = veil_protocol::SubBatch::extract(&plain, r).unwrap();
+        node.set(&path(r), 200, sub_batch_json(&honest));
+        let items = client.sub_batch(r, 1).unwrap().unwrap();
+        assert_eq!(
+            items.iter().map(|i| i.id).collect::<Vec<_>>(),
+            want.iter().map(|t| t.id()).collect::<Vec<_>>()
+        );
+    }
+    // Not opened yet: None.
+    assert!(client.sub_batch(X, 2).unwrap().is_none());
+
+    let honest = veil_protocol::SubBatch::extract(&plain, X).unwrap();
+    // Dropped: the bundle leg of X left out.
+    let mut dropped = honest.clone();
+    dropped.items.pop();
+    node.set(&path(X), 200, sub_batch_json(&dropped));
+    assert!(matches!(
+        client.sub_batch(X, 1),
+        Err(ClientError::BadSubBatch { rollup: X, .. })
+    ));
+    // Injected: Y's first item passed off as X's.
+    let mut injected = honest.clone();
+    injected.items.push(veil_protocol::SubBatchItem {
+        position: 2,
+        id: legs[1].id(),
+        outcome: Outcome::Decrypted(b"leg y".to_vec()),
+    });
+    node.set(&path(X), 200, sub_batch_json(&injected));
+    assert!(matches!(
+        client.sub_batch(X, 1),
+        Err(ClientError::BadSubBatch { rollup: X, .. })
+    ));
+    // Everything withheld behind a claimed absence.
+    let mut withheld = veil_protocol::SubBatch::extract(&plain, 150).unwrap();
+    withheld.rollup = X;
+    node.set(&path(X), 200, sub_batch_json(&withheld));
+    assert!(matches!(
+        client.sub_batch(X, 1),
+        Err(ClientError::BadSubBatch { rollup: X, .. })
+    ));
+    // Another rollup's (valid) sub-batch served for X.
+    let y = veil_protocol::SubBatch::extract(&plain, Y).unwrap();
+    node.set(&path(X), 200, sub_batch_json(&y));
+    assert!(matches!(
+        client.sub_batch(X, 1),
+        Err(ClientError::BadSubBatch { rollup: X, .. })
+    ));
+    // A JSON view that contradicts the binary form.
+    let mut v = sub_batch_json(&honest);
+    v["items"][0]["plaintext"] = json!(hex::encode(b"x2"));
+    node.set(&path(X), 200, v);
+    assert!(matches!(
+        client.sub_batch(X, 1),
+        Err(ClientError::Malformed(_))
+    ));
+
+    // Bundle submission: the receipt must cover the bundle's ids.
+    let ids: Vec<TxId> = legs.iter().map(|l| l.id()).collect();
+    let good = Receipt::sign(&f.keys[0], 1, ReceiptSubject::bulk(&ids));
+    let hexes: Vec<String> = ids.iter().map(TxId::to_hex).collect();
+    node.set("/v1/bundles", 200, json!({ "ids": hexes, "receipt": good }));
+    assert_eq!(client.submit_bundle(&legs).unwrap(), ids);
+    let wrong = Receipt::sign(&f.keys[0], 1, ReceiptSubject::bulk(&ids[..1]));
+    node.set(
+        "/v1/bundles",
+        200,
+        json!({ "ids": hexes, "receipt": wrong }),
+    );
+    assert!(matches!(
+        client.submit_bundle(&legs),
+        Err(ClientError::BadReceipt(_))
+    ));
 }

@@ -147,6 +147,15 @@ pub mod protocol {
     pub const RECEIPT: &[u8] = b"VEIL-V1-PROTOCOL-RECEIPT";
     /// Envelope of every member-to-member message.
     pub const MEMBER_MESSAGE: &[u8] = b"VEIL-V1-PROTOCOL-MEMBER-MESSAGE";
+    /// Order commitment of a multi-rollup (version 2) batch: `H(chain id, slot, parent,
+    /// Merkle root of the ids, root of the rollup index)`.
+    pub const BATCH_COMMITMENT_ROLLUPS: &[u8] = b"VEIL-V1-PROTOCOL-ROLLUP-COMMITMENT";
+    /// Leaf of a rollup's sub-batch tree: one item's position in the batch and its id.
+    pub const SUB_BATCH_ITEM: &[u8] = b"VEIL-V1-PROTOCOL-SUB-BATCH-ITEM";
+    /// Leaf of the rollup index: `(chain id, item count, sub-batch root)`.
+    pub const ROLLUP_LEAF: &[u8] = b"VEIL-V1-PROTOCOL-ROLLUP-LEAF";
+    /// Digest binding the members of an atomic bundle: `H(n, [chain id, U]…)`.
+    pub const BUNDLE_DIGEST: &[u8] = b"VEIL-V1-PROTOCOL-BUNDLE-DIGEST";
 }
 
 /// Every tag in the registry, for tests that check distinctness and the naming scheme.
@@ -197,6 +206,10 @@ pub fn all_tags() -> Vec<&'static [u8]> {
         protocol::ORDER_VOTE,
         protocol::RECEIPT,
         protocol::MEMBER_MESSAGE,
+        protocol::BATCH_COMMITMENT_ROLLUPS,
+        protocol::SUB_BATCH_ITEM,
+        protocol::ROLLUP_LEAF,
+        protocol::BUNDLE_DIGEST,
     ]
 }
 

@@ -5,6 +5,19 @@
 //! the commitment of the last certified batch (or [`Commitment::genesis`]). A sequencer
 //! signs `PROPOSAL ‖ sequencer ‖ C_s`; since `C_s` binds every field, the signature binds
 //! the whole batch.
+//!
+//! # Version 2: multi-rollup batches
+//!
+//! A version-2 batch also lists, for every id, the chain id of its label (the rollup it is
+//! for: `chains`, parallel to `ids`). Its commitment is
+//! `C_s = H(BATCH_COMMITMENT_ROLLUPS ‖ chain_id ‖ s ‖ parent ‖ merkle_root(ids) ‖
+//! rollup_root)`, where `rollup_root` is the root of the rollup index
+//! ([`crate::rollup::RollupIndex`]): one leaf per rollup present, sorted by chain id, binding
+//! that rollup's ordered sub-batch. A consumer of one rollup checks its sub-batch against
+//! the certificate with a short proof ([`crate::rollup::SubBatch::verify`]). Members check
+//! `chains` against the labels of the envelopes they hold before voting
+//! ([`crate::rollup::check_chains`]). A version-1 batch (`chains` empty) keeps its version-1
+//! encoding and commitment, so existing single-rollup deployments are unchanged.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -18,8 +31,10 @@ use crate::codec::{CodecError, Reader, hex_form, serde_as_hex, tagged_hash};
 use crate::envelope::TxId;
 use crate::merkle::merkle_root;
 
-/// Version byte of the batch, proposal and evidence encodings.
+/// Version byte of the batch (without a rollup index), proposal and evidence encodings.
 pub const BATCH_VERSION: u8 = 1;
+/// Version byte of a batch that lists each item's rollup (chain id).
+pub const BATCH_VERSION_ROLLUPS: u8 = 2;
 /// Most ids one batch may list (the threshold crate's share-batch limit).
 pub const MAX_BATCH_IDS: usize = veil_threshold::share::MAX_BATCH;
 
@@ -78,6 +93,14 @@ pub enum BatchError {
     /// The signature does not verify.
     #[error("invalid signature")]
     InvalidSignature,
+    /// A version-2 batch lists a different number of chain ids than ids.
+    #[error("batch lists {chains} chain ids for {ids} ids")]
+    ChainCount {
+        /// Chain ids listed.
+        chains: usize,
+        /// Ids listed.
+        ids: usize,
+    },
     /// Two proposals do not show an equivocation.
     #[error("not equivocation evidence")]
     NotEquivocation,
@@ -94,6 +117,10 @@ pub struct Batch {
     pub parent: Commitment,
     /// Envelope ids in execution order.
     pub ids: Vec<TxId>,
+    /// Version 2: the chain id (rollup) of each id's label, parallel to `ids`; empty for a
+    /// version-1 batch. See the module documentation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<u64>,
 }
 
 impl Batch {
@@ -102,15 +129,37 @@ impl Batch {
         merkle_root(&self.ids)
     }
 
-    /// `C_s = H(BATCH_COMMITMENT ‖ chain_id ‖ slot ‖ parent ‖ merkle_root(ids))`.
-    pub fn commitment(&self) -> Commitment {
-        commitment(self.chain_id, self.slot, &self.parent, &self.merkle_root())
+    /// Whether this is a version-2 batch (it lists each item's rollup).
+    pub fn has_rollups(&self) -> bool {
+        !self.chains.is_empty()
     }
 
-    /// Checks shape: 1..=[`MAX_BATCH_IDS`] distinct ids.
+    /// Version 1: `C_s = H(BATCH_COMMITMENT ‖ chain_id ‖ slot ‖ parent ‖ merkle_root(ids))`;
+    /// version 2: `H(BATCH_COMMITMENT_ROLLUPS ‖ chain_id ‖ slot ‖ parent ‖ merkle_root(ids) ‖
+    /// rollup_root)`. For a version-2 batch whose `chains` do not match `ids` in length (which
+    /// [`Batch::check`] refuses) the rollup root is taken over the common prefix; such a
+    /// batch can never be signed or certified.
+    pub fn commitment(&self) -> Commitment {
+        let root = self.merkle_root();
+        if self.chains.is_empty() {
+            return commitment(self.chain_id, self.slot, &self.parent, &root);
+        }
+        let n = self.ids.len().min(self.chains.len());
+        let index = crate::rollup::RollupIndex::build(&self.ids[..n], &self.chains[..n]);
+        commitment_v2(self.chain_id, self.slot, &self.parent, &root, &index.root())
+    }
+
+    /// Checks shape: 1..=[`MAX_BATCH_IDS`] distinct ids; in a version-2 batch one chain id
+    /// per id.
     pub fn check(&self) -> Result<(), BatchError> {
         if self.ids.is_empty() {
             return Err(BatchError::Empty);
+        }
+        if !self.chains.is_empty() && self.chains.len() != self.ids.len() {
+            return Err(BatchError::ChainCount {
+                chains: self.chains.len(),
+                ids: self.ids.len(),
+            });
         }
         if self.ids.len() > MAX_BATCH_IDS {
             return Err(CodecError::TooLarge {
@@ -129,16 +178,28 @@ impl Batch {
         Ok(())
     }
 
-    /// `0x01 ‖ chain_id ‖ slot ‖ parent ‖ count (u32) ‖ ids`.
+    /// Version 1: `0x01 ‖ chain_id ‖ slot ‖ parent ‖ count (u32) ‖ ids`; version 2:
+    /// `0x02 ‖ chain_id ‖ slot ‖ parent ‖ count (u32) ‖ (id ‖ item chain id (u64))…`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(53 + 32 * self.ids.len());
-        out.push(BATCH_VERSION);
+        let mut out = Vec::with_capacity(53 + 40 * self.ids.len());
+        let v2 = !self.chains.is_empty();
+        out.push(if v2 {
+            BATCH_VERSION_ROLLUPS
+        } else {
+            BATCH_VERSION
+        });
         out.extend_from_slice(&self.chain_id.to_be_bytes());
         out.extend_from_slice(&self.slot.to_be_bytes());
         out.extend_from_slice(&self.parent.0);
         out.extend_from_slice(&(self.ids.len() as u32).to_be_bytes());
-        for id in &self.ids {
+        for (i, id) in self.ids.iter().enumerate() {
             out.extend_from_slice(&id.0);
+            if v2 {
+                // `check` makes the lengths equal for every batch that is signed or stored;
+                // an unchecked mismatched one encodes a zero that decoding then refuses
+                // through the commitment never matching.
+                out.extend_from_slice(&self.chains.get(i).copied().unwrap_or(0).to_be_bytes());
+            }
         }
         out
     }
@@ -152,20 +213,35 @@ impl Batch {
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, BatchError> {
-        r.version(BATCH_VERSION)?;
+        let v2 = match r.u8()? {
+            BATCH_VERSION => false,
+            BATCH_VERSION_ROLLUPS => true,
+            found => {
+                return Err(CodecError::UnsupportedVersion {
+                    what: "batch",
+                    found,
+                }
+                .into());
+            }
+        };
         let chain_id = r.u64()?;
         let slot = r.u64()?;
         let parent = Commitment(r.array()?);
-        let n = r.count("batch", MAX_BATCH_IDS, 32)?;
+        let n = r.count("batch", MAX_BATCH_IDS, if v2 { 40 } else { 32 })?;
         let mut ids = Vec::with_capacity(n);
+        let mut chains = Vec::with_capacity(if v2 { n } else { 0 });
         for _ in 0..n {
             ids.push(TxId(r.array()?));
+            if v2 {
+                chains.push(r.u64()?);
+            }
         }
         let b = Self {
             chain_id,
             slot,
             parent,
             ids,
+            chains,
         };
         b.check()?;
         Ok(b)
@@ -181,6 +257,27 @@ pub fn commitment(chain_id: u64, slot: u64, parent: &Commitment, root: &[u8; 32]
             &slot.to_be_bytes(),
             &parent.0,
             root,
+        ],
+    ))
+}
+
+/// The order commitment of a version-2 batch `(chain_id, slot, parent, ids root, rollup
+/// root)`.
+pub fn commitment_v2(
+    chain_id: u64,
+    slot: u64,
+    parent: &Commitment,
+    ids_root: &[u8; 32],
+    rollup_root: &[u8; 32],
+) -> Commitment {
+    Commitment(tagged_hash(
+        tags::BATCH_COMMITMENT_ROLLUPS,
+        &[
+            &chain_id.to_be_bytes(),
+            &slot.to_be_bytes(),
+            &parent.0,
+            ids_root,
+            rollup_root,
         ],
     ))
 }

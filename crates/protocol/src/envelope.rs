@@ -288,6 +288,35 @@ fn dual_label(body: &[u8]) -> Result<Label, EnvelopeError> {
     Ok(c.label().clone())
 }
 
+/// The label of an envelope encoding **without** validating the rest (no point decoding):
+/// for reading the clear metadata (chain id, fee) of an envelope that was validated when it
+/// was stored. Never a substitute for [`validate`] on untrusted bytes.
+pub fn peek_label(encoding: &[u8]) -> Result<Label, EnvelopeError> {
+    let mut r = Reader::new(encoding, "envelope");
+    r.version(ENVELOPE_VERSION)?;
+    let mode = r.u8()?;
+    let body = r.rest();
+    let label_at = |bytes: &[u8]| {
+        Label::decode_prefix(bytes)
+            .map(|(l, _)| l)
+            .map_err(|e| EnvelopeError::Threshold(e.to_string()))
+    };
+    match mode {
+        // A threshold ciphertext is `version ‖ label ‖ …`.
+        MODE_THRESHOLD => label_at(body.get(1..).unwrap_or(&[])),
+        MODE_DELAY => label_at(body),
+        MODE_DUAL => {
+            let mut r = Reader::new(body, "dual ciphertext");
+            let _kind = r.u8()?;
+            let _version = r.u8()?;
+            let _params_id: [u8; 32] = r.array()?;
+            let wrap = r.var("threshold wrap", 4096)?;
+            label_at(wrap.get(1..).unwrap_or(&[]))
+        }
+        m => Err(EnvelopeError::UnknownMode(m)),
+    }
+}
+
 /// The id of an envelope given its encoding.
 pub fn id_of(encoding: &[u8]) -> TxId {
     TxId(tagged_hash(tags::TX_ID, &[encoding]))

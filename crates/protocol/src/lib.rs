@@ -56,6 +56,22 @@
 //! parent with different commitments are [`Evidence`]; the guard returns it with its
 //! refusal so the node can store and publish it.
 //!
+//! # Several rollups, atomic bundles
+//!
+//! One committee may order envelopes for several rollups (the labels' chain ids). A
+//! version-2 [`Batch`] lists each id's chain id, and its commitment binds a second Merkle
+//! layer, the rollup index: one leaf `(chain id, count, sub-batch root)` per rollup, sorted.
+//! A rollup's consumer checks its [`SubBatch`] — ordered items, certificate, proof — for
+//! completeness: nothing of its own dropped, nothing added ([`rollup`]). Members check the
+//! listed chain ids against the labels of the envelopes they hold before voting
+//! ([`rollup::check_chains`]).
+//!
+//! A bundle is several threshold ciphertexts bound through their labels to a digest over
+//! their chain ids and `U` elements; members vote only for batches in which every bundle is
+//! complete, contiguous and in order ([`bundle::check_bundles`]), so **inclusion** is atomic.
+//! If any member fails to decrypt, all are marked invalid, so **delivery** is atomic too.
+//! **Execution** is not: each rollup executes its part on its own ([`bundle`]).
+//!
 //! # Liveness, and what this crate does not decide
 //!
 //! The vote rule makes a member's vote for a child of its tip final: it will not vote for
@@ -108,7 +124,7 @@
 //! # use rand_core::SeedableRng;
 //! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
 //! let sequencer = SigningKey::generate(&mut rng);
-//! let batch = Batch { chain_id: 7, slot: 1, parent: Commitment::genesis(), ids: vec![TxId([1; 32])] };
+//! let batch = Batch { chain_id: 7, slot: 1, parent: Commitment::genesis(), ids: vec![TxId([1; 32])], chains: vec![] };
 //! let proposal = Proposal::sign(&sequencer, SequencerId(0), batch.clone()).unwrap();
 //!
 //! let mut guard = VoteGuard::new(7);
@@ -125,6 +141,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod bundle;
 pub mod certificate;
 pub mod codec;
 pub mod config;
@@ -134,9 +151,11 @@ pub mod message;
 pub mod plaintext;
 pub mod receipt;
 pub mod release;
+pub mod rollup;
 pub mod vote;
 
 pub use batch::{Batch, BatchError, Commitment, Evidence, MAX_BATCH_IDS, Proposal, SequencerId};
+pub use bundle::{BundleError, BundleTag, check_bundles};
 pub use certificate::{CertificateBuilder, CertificateError, OrderCertificate, Progress};
 pub use codec::CodecError;
 pub use config::{CommitteeConfig, ConfigError};
@@ -151,4 +170,5 @@ pub use plaintext::{
 };
 pub use receipt::{Receipt, ReceiptError, ReceiptSubject};
 pub use release::{ReleaseAuthorization, ReleaseError, ReleaseGuard, SharesMessage};
+pub use rollup::{ChainsError, RollupIndex, RollupProof, SubBatch, SubBatchError, SubBatchItem};
 pub use vote::{CertifiedTip, Refusal, Vote, VoteError, VoteGuard, VoteIntent};

@@ -48,7 +48,9 @@ fn split(n: usize) -> usize {
     k
 }
 
-fn subtree_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+/// The root over already-hashed leaves (RFC 6962 §2.1 shape), shared with the rollup
+/// index, whose leaves carry their own tags.
+pub(crate) fn subtree_root(leaves: &[[u8; 32]]) -> [u8; 32] {
     match leaves.len() {
         0 => tagged_hash(tags::MERKLE_EMPTY, &[]),
         1 => leaves[0],
@@ -76,7 +78,8 @@ pub struct InclusionProof {
     pub path: Vec<TxId>,
 }
 
-fn audit_path(leaves: &[[u8; 32]], m: usize, out: &mut Vec<[u8; 32]>) {
+/// The audit path of leaf `m` (RFC 6962 §2.1.1), leaf to root.
+pub(crate) fn audit_path(leaves: &[[u8; 32]], m: usize, out: &mut Vec<[u8; 32]>) {
     let n = leaves.len();
     if n <= 1 {
         return;
@@ -118,29 +121,45 @@ impl InclusionProof {
                 leaves: self.leaves,
             });
         }
-        let (mut f_n, mut s_n) = (self.index, self.leaves - 1);
-        let mut r = leaf_hash(id);
-        for p in &self.path {
-            if s_n == 0 {
-                return Err(MerkleError::Invalid);
-            }
-            if f_n & 1 == 1 || f_n == s_n {
-                r = node_hash(&p.0, &r);
-                while f_n & 1 == 0 && f_n != 0 {
-                    f_n >>= 1;
-                    s_n >>= 1;
-                }
-            } else {
-                r = node_hash(&r, &p.0);
-            }
-            f_n >>= 1;
-            s_n >>= 1;
+        let path: Vec<[u8; 32]> = self.path.iter().map(|p| p.0).collect();
+        if root_from_path(&leaf_hash(id), self.index, self.leaves, &path).as_ref() == Some(root) {
+            Ok(())
+        } else {
+            Err(MerkleError::Invalid)
         }
-        if s_n != 0 || &r != root {
-            return Err(MerkleError::Invalid);
-        }
-        Ok(())
     }
+}
+
+/// The root that `leaf` (already hashed) at `index` of `leaves` leads to along its audit
+/// path (RFC 9162 §2.1.3.2), or `None` if the path has the wrong length for that position.
+pub(crate) fn root_from_path(
+    leaf: &[u8; 32],
+    index: u64,
+    leaves: u64,
+    path: &[[u8; 32]],
+) -> Option<[u8; 32]> {
+    if index >= leaves {
+        return None;
+    }
+    let (mut f_n, mut s_n) = (index, leaves - 1);
+    let mut r = *leaf;
+    for p in path {
+        if s_n == 0 {
+            return None;
+        }
+        if f_n & 1 == 1 || f_n == s_n {
+            r = node_hash(p, &r);
+            while f_n & 1 == 0 && f_n != 0 {
+                f_n >>= 1;
+                s_n >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    (s_n == 0).then_some(r)
 }
 
 #[cfg(test)]

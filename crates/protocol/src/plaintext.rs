@@ -25,8 +25,11 @@ use crate::config::MAX_COMMITTEE;
 use crate::envelope::{MAX_ENVELOPE, TxId, ValidatedBody, ValidatedEnvelope};
 use crate::release::{SharesMessage, threshold_parts};
 
-/// Version byte of the plaintext-batch encoding.
+/// Version byte of the plaintext-batch encoding (of a version-1 batch).
 pub const PLAINTEXT_VERSION: u8 = 1;
+/// Version byte of the encoding of an opened version-2 (multi-rollup) batch: each item also
+/// carries its chain id.
+pub const PLAINTEXT_VERSION_ROLLUPS: u8 = 2;
 /// Largest plaintext or opening carried per item.
 pub const MAX_ITEM_BYTES: usize = MAX_ENVELOPE;
 /// Largest encoded share message inside a plaintext batch.
@@ -135,6 +138,10 @@ pub struct PlaintextBatch {
     pub items: Vec<PlaintextItem>,
     /// The share messages the committee items were combined from (empty if none).
     pub shares: Vec<SharesMessage>,
+    /// For an opened version-2 batch, each item's chain id (the batch's `chains`); empty
+    /// for version 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<u64>,
 }
 
 /// Opens the puzzle of a delay or dual item with a reveal or a proven solution.
@@ -365,16 +372,17 @@ impl BatchOpening {
                 total: self.items.len(),
             });
         }
-        let items = self
-            .items
+        let (mut outcomes, openings): (Vec<Outcome>, Vec<Opening>) =
+            self.items.into_iter().flatten().unzip();
+        crate::bundle::apply_atomic_failure(&self.envelopes, &mut outcomes);
+        let items = outcomes
             .into_iter()
+            .zip(openings)
             .zip(&self.batch.ids)
-            .filter_map(|(o, id)| {
-                o.map(|(outcome, opening)| PlaintextItem {
-                    id: *id,
-                    outcome,
-                    opening,
-                })
+            .map(|((outcome, opening), id)| PlaintextItem {
+                id: *id,
+                outcome,
+                opening,
             })
             .collect();
         Ok(PlaintextBatch {
@@ -384,6 +392,7 @@ impl BatchOpening {
             certificate: self.certificate,
             items,
             shares: self.shares,
+            chains: self.batch.chains,
         })
     }
 }
@@ -409,6 +418,7 @@ impl PlaintextBatch {
             slot: self.slot,
             parent: self.certificate.parent,
             ids: self.items.iter().map(|i| i.id).collect(),
+            chains: self.chains.clone(),
         }
     }
 
@@ -455,6 +465,7 @@ impl PlaintextBatch {
             Vec::new()
         };
         let mut committee_outcomes = committee_outcomes.into_iter().peekable();
+        let mut expected_outcomes = Vec::with_capacity(self.items.len());
         for (i, item) in self.items.iter().enumerate() {
             let from_shares = match committee_outcomes.peek() {
                 Some((j, _)) if *j == i => committee_outcomes.next().map(|(_, o)| o),
@@ -469,7 +480,12 @@ impl PlaintextBatch {
                     open_with_puzzle(i, &envelopes[i], params, puzzle)?
                 }
             };
-            if expected != item.outcome {
+            expected_outcomes.push(expected);
+        }
+        // A bundle that failed to decrypt in part is invalid as a whole.
+        crate::bundle::apply_atomic_failure(envelopes, &mut expected_outcomes);
+        for (i, (item, expected)) in self.items.iter().zip(&expected_outcomes).enumerate() {
+            if *expected != item.outcome {
                 return Err(PlaintextError::ItemMismatch { index: i });
             }
         }
@@ -478,16 +494,27 @@ impl PlaintextBatch {
 
     /// `0x01 ‖ chain_id ‖ slot ‖ commitment ‖ var(certificate) ‖ count ‖ items ‖ count ‖
     /// var(shares message)…`, an item being `id ‖ outcome (0 invalid | 1 ‖ var(plaintext)) ‖
-    /// opening (0 committee | 1 ‖ var(reveal) | 2 ‖ var(solution))`.
+    /// opening (0 committee | 1 ‖ var(reveal) | 2 ‖ var(solution))`. An opened version-2
+    /// batch starts with `0x02` and each item's id is followed by its chain id (u64).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![PLAINTEXT_VERSION];
+        let v2 = !self.chains.is_empty();
+        let mut out = vec![if v2 {
+            PLAINTEXT_VERSION_ROLLUPS
+        } else {
+            PLAINTEXT_VERSION
+        }];
         out.extend_from_slice(&self.chain_id.to_be_bytes());
         out.extend_from_slice(&self.slot.to_be_bytes());
         out.extend_from_slice(&self.commitment.0);
         put_var(&mut out, &self.certificate.to_bytes());
         out.extend_from_slice(&(self.items.len() as u32).to_be_bytes());
-        for item in &self.items {
+        for (i, item) in self.items.iter().enumerate() {
             out.extend_from_slice(&item.id.0);
+            if v2 {
+                // `chains` is parallel to `items` for every opened batch (taken from a checked
+                // batch); a hand-built mismatched one encodes 0, which no commitment matches.
+                out.extend_from_slice(&self.chains.get(i).copied().unwrap_or(0).to_be_bytes());
+            }
             match &item.outcome {
                 Outcome::Invalid => out.push(0),
                 Outcome::Decrypted(m) => {
@@ -518,15 +545,29 @@ impl PlaintextBatch {
     /// [`PlaintextBatch::verify`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PlaintextError> {
         let mut r = Reader::new(bytes, "plaintext batch");
-        r.version(PLAINTEXT_VERSION)?;
+        let v2 = match r.u8()? {
+            PLAINTEXT_VERSION => false,
+            PLAINTEXT_VERSION_ROLLUPS => true,
+            found => {
+                return Err(CodecError::UnsupportedVersion {
+                    what: "plaintext batch",
+                    found,
+                }
+                .into());
+            }
+        };
         let chain_id = r.u64()?;
         let slot = r.u64()?;
         let commitment = Commitment(r.array()?);
         let certificate = OrderCertificate::from_bytes(r.var("certificate", 4096)?)?;
-        let n = r.count("items", MAX_BATCH_IDS, 34)?;
+        let n = r.count("items", MAX_BATCH_IDS, if v2 { 42 } else { 34 })?;
         let mut items = Vec::with_capacity(n);
+        let mut chains = Vec::with_capacity(if v2 { n } else { 0 });
         for _ in 0..n {
             let id = TxId(r.array()?);
+            if v2 {
+                chains.push(r.u64()?);
+            }
             let outcome = match r.u8()? {
                 0 => Outcome::Invalid,
                 1 => Outcome::Decrypted(r.var("plaintext", MAX_ITEM_BYTES)?.to_vec()),
@@ -562,6 +603,7 @@ impl PlaintextBatch {
             certificate,
             items,
             shares,
+            chains,
         })
     }
 }

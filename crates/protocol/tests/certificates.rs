@@ -24,6 +24,7 @@ fn batch(tag: u8) -> Batch {
         slot: 1,
         parent: Commitment::genesis(),
         ids: vec![TxId([tag; 32])],
+        chains: vec![],
     }
 }
 

@@ -67,6 +67,7 @@ fn values() -> Values {
             opening: Opening::Committee,
         }],
         shares: vec![shares.clone()],
+        chains: vec![],
     };
     let receipt = Receipt::sign(&c.bls[0], 1, ReceiptSubject::Transaction(env.id()));
     let bulk_receipt = Receipt::sign(
@@ -363,7 +364,7 @@ proptest! {
 
     #[test]
     fn batches_round_trip(chain_id: u64, slot: u64, parent: [u8; 32], ids in arb_ids(40)) {
-        let b = Batch { chain_id, slot, parent: Commitment(parent), ids };
+        let b = Batch { chain_id, slot, parent: Commitment(parent), ids, chains: vec![] };
         let bytes = b.to_bytes();
         prop_assert_eq!(Batch::from_bytes(&bytes).unwrap(), b.clone());
         let json = serde_json::to_string(&b).unwrap();

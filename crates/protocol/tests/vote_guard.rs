@@ -15,6 +15,7 @@ fn batch(slot: u64, parent: Commitment, tag: u8) -> Batch {
         slot,
         parent,
         ids: ids(tag, 3),
+        chains: vec![],
     }
 }
 

@@ -89,6 +89,7 @@ impl World {
             slot,
             parent,
             ids,
+            chains: vec![],
         };
         Proposal::sign(&self.sequencer, SequencerId(0), batch).unwrap()
     }

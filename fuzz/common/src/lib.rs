@@ -177,6 +177,7 @@ pub fn batch(slot: u64, envelopes: &[ValidatedEnvelope]) -> Batch {
         slot,
         parent: Commitment::genesis(),
         ids: envelopes.iter().map(ValidatedEnvelope::id).collect(),
+        chains: vec![],
     }
 }
 

@@ -157,6 +157,7 @@ impl Committee {
             slot,
             parent,
             ids: envs.iter().map(|e| e.id()).collect(),
+            chains: vec![],
         }
     }
 

@@ -150,6 +150,7 @@ fn a_proposal_of_unknown_ciphertexts_is_never_certified() {
         slot,
         parent,
         ids,
+        chains: vec![],
     };
     let only_unknown = net.propose(batch(1, Commitment::genesis(), vec![unknown(), unknown()]));
     let mut mixed_ids = ids[..3].to_vec();

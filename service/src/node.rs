@@ -28,6 +28,12 @@
 //! - **Opening** ([`Node::try_open`]): with `t` share messages for a certified slot, the batch
 //!   is combined in certified order (bad shares excluded by the combiner), the plaintext batch
 //!   stored, and the stream notified.
+//! - **Shares received** are authenticated (the message signature) and shape-checked
+//!   ([`SharesMessage::peek`]: slot, commitment, member, count, length), then stored as they
+//!   arrived; their points — a square root and a subgroup check each, the largest per-item
+//!   cost of a member — are validated only for the `t − 1` messages combined next to our own,
+//!   and for the others only if combining with those fails. Nothing unvalidated is ever
+//!   combined, published or answered with: the decode is the same full check, just later.
 //!
 //! - **Puzzles** (delay and dual items, when delay parameters are configured): after
 //!   certification the slot's puzzles are queued for the solver thread ([`crate::solver`]):
@@ -63,10 +69,11 @@ use tokio::sync::watch;
 use tracing::{debug, debug_span, info, info_span, warn};
 use veil_protocol::message::MAX_GOSSIP_ENVELOPES;
 use veil_protocol::{
-    Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError,
+    Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError, MessageKind,
     OrderCertificate, Outcome, PlaintextBatch, Progress, Proposal, Receipt, ReceiptSubject,
-    Refusal, ReleaseAuthorization, ReleaseGuard, SequencerId, SharesMessage, SignedMessage, TxId,
-    ValidatedBody, ValidatedEnvelope, ValidationContext, Vote, VoteGuard, validate_batch,
+    Refusal, ReleaseAuthorization, ReleaseGuard, SequencerId, SharesHeader, SharesMessage,
+    SignedMessage, TxId, ValidatedBody, ValidatedEnvelope, ValidationContext, Vote, VoteGuard,
+    validate_batch,
 };
 use veil_storage::{Storage, StorageError};
 
@@ -718,7 +725,7 @@ impl Node {
             self.metrics.reject("malformed_message");
             NodeError::from(e)
         })?;
-        let opened = msg.open(&self.keys.bls_keys).map_err(|e| {
+        let reject = |e: MessageError| {
             let e = NodeError::from(e);
             self.metrics.reject(match e {
                 NodeError::UnknownSender(_) => "unknown_sender",
@@ -726,8 +733,28 @@ impl Node {
                 _ => "malformed_message",
             });
             e
-        })?;
+        };
+        msg.verify(&self.keys.bls_keys).map_err(reject)?;
         let from = msg.from;
+        if msg.kind == MessageKind::Shares {
+            // Stored as received; the points are validated only if the shares are combined.
+            let header = SharesMessage::peek(&msg.body).map_err(|e| {
+                reject(MessageError::Body {
+                    kind: MessageKind::Shares,
+                    reason: e.to_string(),
+                })
+            })?;
+            if header.member != from {
+                self.metrics.reject("bad_shares");
+                return Err(NodeError::BadShares(format!(
+                    "member {} sent shares of member {}",
+                    from, header.member
+                )));
+            }
+            self.on_shares(header, &msg.body)?;
+            return Ok(serde_json::json!({ "status": "stored" }));
+        }
+        let opened = MemberMessage::decode(msg.kind, &msg.body).map_err(reject)?;
         match opened {
             MemberMessage::Ciphertexts(encs) => {
                 let stored = self.on_ciphertexts(&encs)?;
@@ -741,17 +768,7 @@ impl Node {
                 self.on_certificate(&c)?;
                 Ok(serde_json::json!({ "status": "recorded" }))
             }
-            MemberMessage::Shares(s) => {
-                if s.member != from {
-                    self.metrics.reject("bad_shares");
-                    return Err(NodeError::BadShares(format!(
-                        "member {} sent shares of member {}",
-                        from, s.member
-                    )));
-                }
-                self.on_shares(s)?;
-                Ok(serde_json::json!({ "status": "stored" }))
-            }
+            MemberMessage::Shares(_) => Err(NodeError::Unexpected("shares")),
             MemberMessage::Vote(_) => Err(NodeError::Unexpected("vote")),
         }
     }
@@ -866,7 +883,8 @@ impl Node {
         Ok(())
     }
 
-    fn on_shares(&self, s: SharesMessage) -> Result<(), NodeError> {
+    /// Stores an authenticated, shape-checked shares message (points not yet validated).
+    fn on_shares(&self, s: SharesHeader, encoding: &[u8]) -> Result<(), NodeError> {
         let slot = s.slot;
         if let Some(c) = self.storage.certificate(slot)?
             && c.commitment != s.commitment
@@ -877,7 +895,10 @@ impl Node {
             )));
         }
         let member = s.member;
-        if self.storage.record_received_shares(&s)? {
+        if self
+            .storage
+            .record_received_share_encoding(slot, member, encoding)?
+        {
             self.metrics.shares_received.fetch_add(1, Ordering::Relaxed);
             lock(&self.share_senders)
                 .entry(slot)
@@ -928,33 +949,15 @@ impl Node {
         ) else {
             return Ok(());
         };
-        let mut shares: Vec<SharesMessage> = self
-            .storage
-            .received_shares(slot)?
-            .into_iter()
-            .filter(|s| s.commitment == cert.commitment && s.member != self.member())
-            .collect();
-        if let Some(own) = self.storage.own_shares(slot)? {
-            shares.push(own);
-        }
+        let commitment = cert.commitment;
         let Some(envs) = self.envelopes_for(&batch.ids)? else {
             return Ok(());
         };
         self.queue_puzzles(slot, &envs);
         let mut opening = veil_protocol::BatchOpening::new(cert, batch.clone(), envs)
             .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
-        if opening.needs_shares() && shares.len() >= t {
-            match opening.apply_shares(
-                &self.keys.threshold_key,
-                self.keys.delay_params.as_ref(),
-                &shares,
-            ) {
-                Ok(faulty) if !faulty.is_empty() => {
-                    warn!(?faulty, "invalid shares excluded")
-                }
-                Ok(_) => {}
-                Err(e) => debug!(error = %e, "not yet combinable"),
-            }
+        if opening.needs_shares() {
+            self.apply_shares(&mut opening, slot, commitment)?;
         }
         if let Some(params) = self.keys.delay_params.as_ref() {
             for i in opening.pending() {
@@ -984,6 +987,58 @@ impl Node {
         lock(&self.share_senders).remove(&slot);
         lock(&self.unsettled).remove(&slot);
         self.after_plaintext(&plain);
+        Ok(())
+    }
+
+    /// Settles the committee items of `opening` from this member's shares and the received
+    /// ones. Received share messages are stored undecoded; validating their points costs a
+    /// square root and a subgroup check per share, so only as many are decoded as combining
+    /// needs: `t − 1` next to our own, and the rest only if combining with those fails (a
+    /// faulty or missing member).
+    fn apply_shares(
+        &self,
+        opening: &mut veil_protocol::BatchOpening,
+        slot: u64,
+        commitment: Commitment,
+    ) -> Result<(), NodeError> {
+        let t = self.keys.config.t as usize;
+        let mut shares: Vec<SharesMessage> = self.storage.own_shares(slot)?.into_iter().collect();
+        let mut received = self
+            .storage
+            .received_share_encodings(slot)?
+            .into_iter()
+            .filter(|(m, _)| *m != self.member());
+        let mut decode_into = |shares: &mut Vec<SharesMessage>, want: usize| {
+            while shares.len() < want {
+                let Some((member, bytes)) = received.next() else {
+                    return;
+                };
+                match SharesMessage::from_bytes(&bytes) {
+                    Ok(s) if s.commitment == commitment && s.member == member => shares.push(s),
+                    Ok(_) => debug!(member, "stored shares for another commitment skipped"),
+                    Err(e) => warn!(member, error = %e, "stored shares refused on decoding"),
+                }
+            }
+        };
+        decode_into(&mut shares, t);
+        if shares.len() < t {
+            return Ok(());
+        }
+        let key = &self.keys.threshold_key;
+        let params = self.keys.delay_params.as_ref();
+        let mut result = opening.apply_shares(key, params, &shares);
+        if !matches!(&result, Ok(f) if f.is_empty()) {
+            let before = shares.len();
+            decode_into(&mut shares, usize::MAX);
+            if shares.len() > before {
+                result = opening.apply_shares(key, params, &shares);
+            }
+        }
+        match result {
+            Ok(faulty) if !faulty.is_empty() => warn!(?faulty, "invalid shares excluded"),
+            Ok(_) => {}
+            Err(e) => debug!(error = %e, "not yet combinable"),
+        }
         Ok(())
     }
 

@@ -150,5 +150,5 @@ pub use plaintext::{
     BatchOpening, Opening, Outcome, PlaintextBatch, PlaintextError, PlaintextItem, VerifyContext,
 };
 pub use receipt::{Receipt, ReceiptError, ReceiptSubject};
-pub use release::{ReleaseAuthorization, ReleaseError, ReleaseGuard, SharesMessage};
+pub use release::{ReleaseAuthorization, ReleaseError, ReleaseGuard, SharesHeader, SharesMessage};
 pub use vote::{CertifiedTip, Refusal, Vote, VoteError, VoteGuard, VoteIntent};

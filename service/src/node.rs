@@ -1003,11 +1003,15 @@ impl Node {
     ) -> Result<(), NodeError> {
         let t = self.keys.config.t as usize;
         let mut shares: Vec<SharesMessage> = self.storage.own_shares(slot)?.into_iter().collect();
-        let mut received = self
+        let mut received: Vec<(u32, Vec<u8>)> = self
             .storage
             .received_share_encodings(slot)?
             .into_iter()
-            .filter(|(m, _)| *m != self.member());
+            .filter(|(m, _)| *m != self.member())
+            .collect();
+        let own: Vec<u32> = shares.iter().map(|s| s.member).collect();
+        prefer_small_coefficients(&mut received, &own, t);
+        let mut received = received.into_iter();
         let mut decode_into = |shares: &mut Vec<SharesMessage>, want: usize| {
             while shares.len() < want {
                 let Some((member, bytes)) = received.next() else {
@@ -1356,6 +1360,39 @@ enum Work {
     Open(u64),
 }
 
+/// Reorders `received` (member, encoding) pairs so that the first `t − |own|` members,
+/// together with `own`, form a responder set whose Lagrange coefficients are small integers
+/// (combining then costs a few additions per item instead of a multi-scalar multiplication;
+/// see `veil_threshold::small_lagrange_at_zero`). Leaves the order alone when no such set
+/// exists or the search would be large (more than 16 received messages).
+fn prefer_small_coefficients(received: &mut [(u32, Vec<u8>)], own: &[u32], t: usize) {
+    let need = t.saturating_sub(own.len());
+    let n = received.len();
+    if need == 0 || need > n || n > 16 {
+        return;
+    }
+    for mask in 0u32..(1 << n) {
+        if mask.count_ones() as usize != need {
+            continue;
+        }
+        let mut set: Vec<u32> = own.to_vec();
+        set.extend((0..n).filter(|i| mask >> i & 1 == 1).map(|i| received[i].0));
+        if veil_threshold::small_lagrange_at_zero(&set).is_some() {
+            // Stable: the chosen members first, each group in its original order.
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by_key(|i| mask >> i & 1 == 0);
+            let reordered: Vec<(u32, Vec<u8>)> = order
+                .iter()
+                .map(|&i| std::mem::take(&mut received[i]))
+                .collect();
+            for (slot, item) in received.iter_mut().zip(reordered) {
+                *slot = item;
+            }
+            return;
+        }
+    }
+}
+
 /// How an item was opened, for logs.
 fn opening_kind(o: &veil_protocol::Opening) -> &'static str {
     match o {
@@ -1376,5 +1413,35 @@ pub fn envelope_code(e: &EnvelopeError) -> &'static str {
         EnvelopeError::Expired { .. } => "expired",
         EnvelopeError::DelayDisabled => "delay_disabled",
         _ => "invalid_envelope",
+    }
+}
+
+#[cfg(test)]
+mod share_order_tests {
+    use super::prefer_small_coefficients;
+
+    fn members(r: &[(u32, Vec<u8>)]) -> Vec<u32> {
+        r.iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn received_shares_are_ordered_for_integral_coefficients() {
+        // Member 4 with 1, 2, 3 received: {1, 2, 4} has thirds, {1, 3, 4} does not.
+        let mut r = vec![(1, vec![1]), (2, vec![2]), (3, vec![3])];
+        prefer_small_coefficients(&mut r, &[4], 3);
+        assert_eq!(members(&r), vec![1, 3, 2]);
+        assert_eq!(r[1].1, vec![3], "encodings move with their member");
+        // Already integral ({1, 2, 3}): unchanged.
+        let mut r = vec![(2, vec![]), (3, vec![]), (4, vec![])];
+        prefer_small_coefficients(&mut r, &[1], 3);
+        assert_eq!(members(&r), vec![2, 3, 4]);
+        // No integral set among the candidates ({1, 2, 4} only): unchanged.
+        let mut r = vec![(1, vec![]), (2, vec![]), (4, vec![])];
+        prefer_small_coefficients(&mut r, &[], 3);
+        assert_eq!(members(&r), vec![1, 2, 4]);
+        // Too few to choose from: unchanged.
+        let mut r = vec![(2, vec![])];
+        prefer_small_coefficients(&mut r, &[4], 3);
+        assert_eq!(members(&r), vec![2]);
     }
 }

@@ -295,21 +295,34 @@ impl Node {
     }
 
     fn schedule(&self, w: Work) {
-        if let Some(tx) = lock(&self.worker).as_ref()
-            && tx.send(w).is_ok()
-        {
-            return;
-        }
+        let w = match lock(&self.worker).as_ref() {
+            // A send fails only when the worker has stopped; the work is then done inline.
+            Some(tx) => match tx.send(w) {
+                Ok(()) => return,
+                Err(mpsc::SendError(w)) => w,
+            },
+            None => w,
+        };
         self.work(w);
     }
 
     fn work(&self, w: Work) {
+        let (kind, slot) = match &w {
+            Work::Release(slot) => ("release", *slot),
+            Work::ReleaseAuthorized(a) => ("release", a.0.slot()),
+            Work::Open(slot) => ("open", *slot),
+        };
         let r = match w {
             Work::Release(slot) => self.release_slot(slot),
+            Work::ReleaseAuthorized(a) => {
+                let (auth, batch) = *a;
+                let _span = info_span!("slot", slot).entered();
+                self.release_authorized(&auth, &batch)
+            }
             Work::Open(slot) => self.try_open(slot),
         };
         if let Err(e) = r {
-            warn!(error = %e, ?w, "background work failed");
+            warn!(error = %e, kind, slot, "background work failed");
         }
     }
 
@@ -326,7 +339,18 @@ impl Node {
             .release
             .authorize(&c, &batch)
             .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
-        self.release_shares(&auth, &batch)?;
+        self.release_authorized(&auth, &batch)
+    }
+
+    /// Releases shares under an authorization (from [`Node::on_certificate`], which has just
+    /// verified and stored the certificate, or re-made from storage), then tries to open.
+    fn release_authorized(
+        &self,
+        auth: &ReleaseAuthorization,
+        batch: &Batch,
+    ) -> Result<(), NodeError> {
+        let slot = auth.slot();
+        self.release_shares(auth, batch)?;
         if let Some(envs) = self.envelopes_for(&batch.ids)? {
             self.queue_puzzles(slot, &envs);
         }
@@ -834,9 +858,10 @@ impl Node {
     pub fn on_certificate(&self, c: &OrderCertificate) -> Result<(), NodeError> {
         let _span = info_span!("slot", slot = c.slot).entered();
         let batch = self.batch_for(c)?.ok_or(NodeError::UnknownBatch(c.slot))?;
-        // Verifies the certificate at quorum for exactly this batch; shares are computed
-        // later, from a fresh authorization over the stored certificate.
-        let _authorized = self.release.authorize(c, &batch).map_err(|e| {
+        // Verifies the certificate at quorum for exactly this batch; the shares are computed
+        // by the worker under this authorization once the certificate is stored (one
+        // aggregate verification per slot; a restart re-authorizes from storage).
+        let authorized = self.release.authorize(c, &batch).map_err(|e| {
             self.metrics.reject("bad_certificate");
             NodeError::BadCertificate(e.to_string())
         })?;
@@ -848,7 +873,7 @@ impl Node {
             info!(items = batch.ids.len(), commitment = %c.commitment, "certificate stored");
         }
         lock(&self.seen).retain(|(s, _), _| *s > c.slot);
-        self.schedule(Work::Release(c.slot));
+        self.schedule(Work::ReleaseAuthorized(Box::new((authorized, batch))));
         Ok(())
     }
 
@@ -1352,10 +1377,12 @@ impl Node {
 const VOTE_WAIT: Duration = Duration::from_secs(10);
 
 /// Background work.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 enum Work {
     /// Release this member's shares for a certified slot, then try to open it.
     Release(u64),
+    /// The same, under the authorization of a certificate just verified and stored.
+    ReleaseAuthorized(Box<(ReleaseAuthorization, Batch)>),
     /// Try to open a slot (new shares arrived).
     Open(u64),
 }

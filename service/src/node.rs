@@ -78,6 +78,7 @@ use veil_protocol::{
 use veil_storage::{Storage, StorageError};
 
 use crate::config::{MemberKeys, PeerConfig, SolverConfig};
+use crate::link::{self, Links};
 use crate::metrics::Metrics;
 use crate::peer::PeerClient;
 use crate::solver::{Job, SolverQueue};
@@ -213,6 +214,8 @@ pub struct Node {
     unsettled: Mutex<HashMap<u64, HashSet<usize>>>,
     /// Set to stop background loops.
     pub stopping: AtomicBool,
+    /// Pairwise MAC keys for envelopes and shares ([`crate::link`]).
+    links: Arc<Links>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -261,6 +264,7 @@ impl Node {
             puzzles_queued: Mutex::new(HashSet::new()),
             unsettled: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            links: Arc::new(Links::default()),
         }))
     }
 
@@ -694,16 +698,100 @@ impl Node {
 
     /// Sends to every other member without waiting (a dead peer must not stall the
     /// caller; each send has its own timeout).
+    ///
+    /// Envelopes and shares go sealed under the link key when the handshake with the peer is
+    /// done ([`crate::link`]), signed otherwise (and a handshake is started); a peer that
+    /// refuses the seal (it restarted and lost the key) gets the signed message.
     fn broadcast(&self, msg: &SignedMessage) {
         let msg = Arc::new(msg.clone());
+        let me = self.member();
+        let sealable = matches!(msg.kind, MessageKind::Ciphertexts | MessageKind::Shares);
         for p in self.others() {
+            let sealed = if sealable {
+                let s = self
+                    .links
+                    .outgoing(p.member)
+                    .and_then(|k| link::seal(&k, me, p.member, msg.kind, &msg.body).ok());
+                if s.is_none() {
+                    self.start_link(p);
+                }
+                s
+            } else {
+                None
+            };
             let (client, msg, p) = (self.client.clone(), msg.clone(), p.clone());
+            let links = self.links.clone();
             std::thread::spawn(move || {
+                if let Some(bytes) = sealed {
+                    match client.post(&p.url, "/internal/v1/messages", &bytes) {
+                        Ok(r) if r.status == 401 => {
+                            debug!(peer = p.member, "link key refused; sending signed");
+                            links.forget_outgoing(p.member);
+                        }
+                        Ok(_) => return,
+                        Err(e) => {
+                            debug!(peer = p.member, error = %e, "send failed");
+                            return;
+                        }
+                    }
+                }
                 if let Err(e) = client.send(&p.url, &msg) {
                     debug!(peer = p.member, error = %e, "send failed");
                 }
             });
         }
+    }
+
+    /// Starts a link handshake with `peer` in the background, unless one is running.
+    fn start_link(&self, peer: &PeerConfig) {
+        if !self.links.begin_handshake(peer.member) {
+            return;
+        }
+        let (offer, pending) = link::offer(
+            &mut OsRng,
+            &self.keys.signing_key,
+            self.member(),
+            peer.member,
+        );
+        let (client, peer, links) = (self.client.clone(), peer.clone(), self.links.clone());
+        let committee = self.keys.bls_keys.clone();
+        std::thread::spawn(move || {
+            let r = client.post(&peer.url, "/internal/v1/link", &offer);
+            match r {
+                Ok(reply) if reply.status == 200 => match pending.finish(&committee, &reply.body) {
+                    Ok(key) => {
+                        debug!(peer = peer.member, "link key established");
+                        links.set_outgoing(peer.member, key);
+                    }
+                    Err(e) => warn!(peer = peer.member, error = %e, "link answer refused"),
+                },
+                Ok(reply) => debug!(peer = peer.member, status = reply.status, "link refused"),
+                Err(e) => debug!(peer = peer.member, error = %e, "link handshake failed"),
+            }
+            links.end_handshake(peer.member);
+        });
+    }
+
+    /// Answers a peer's link offer ([`crate::link::answer`]) and keeps the key for its
+    /// sealed messages.
+    pub fn link_answer(&self, offer: &[u8]) -> Result<Vec<u8>, NodeError> {
+        let (reply, from, key) = link::answer(
+            &mut OsRng,
+            &self.keys.signing_key,
+            &self.keys.bls_keys,
+            self.member(),
+            offer,
+        )
+        .map_err(|e| {
+            self.metrics.reject("bad_link_offer");
+            match e {
+                link::LinkError::BadSignature => NodeError::BadSignature,
+                link::LinkError::WrongParties { from, .. } => NodeError::UnknownSender(from),
+                other => NodeError::Malformed(other.to_string()),
+            }
+        })?;
+        self.links.set_incoming(from, key);
+        Ok(reply)
     }
 
     fn others(&self) -> impl Iterator<Item = &PeerConfig> {
@@ -745,6 +833,16 @@ impl Node {
 
     /// Authenticates and handles one member message; returns the JSON reply.
     pub fn handle_message(&self, bytes: &[u8]) -> Result<serde_json::Value, NodeError> {
+        if bytes.first() == Some(&link::SEALED_VERSION) {
+            let (from, kind, body) = self.links.open(self.member(), bytes).map_err(|e| {
+                self.metrics.reject("bad_link_tag");
+                match e {
+                    link::LinkError::BadTag => NodeError::BadSignature,
+                    other => NodeError::Malformed(other.to_string()),
+                }
+            })?;
+            return self.dispatch(from, kind, body);
+        }
         let msg = SignedMessage::from_bytes(bytes).map_err(|e| {
             self.metrics.reject("malformed_message");
             NodeError::from(e)
@@ -759,10 +857,23 @@ impl Node {
             e
         };
         msg.verify(&self.keys.bls_keys).map_err(reject)?;
-        let from = msg.from;
-        if msg.kind == MessageKind::Shares {
+        self.dispatch(msg.from, msg.kind, &msg.body)
+    }
+
+    /// Handles an authenticated member message (signature or link MAC checked).
+    fn dispatch(
+        &self,
+        from: u32,
+        kind: MessageKind,
+        body: &[u8],
+    ) -> Result<serde_json::Value, NodeError> {
+        let reject = |e: MessageError| {
+            self.metrics.reject("malformed_message");
+            NodeError::from(e)
+        };
+        if kind == MessageKind::Shares {
             // Stored as received; the points are validated only if the shares are combined.
-            let header = SharesMessage::peek(&msg.body).map_err(|e| {
+            let header = SharesMessage::peek(body).map_err(|e| {
                 reject(MessageError::Body {
                     kind: MessageKind::Shares,
                     reason: e.to_string(),
@@ -775,10 +886,10 @@ impl Node {
                     from, header.member
                 )));
             }
-            self.on_shares(header, &msg.body)?;
+            self.on_shares(header, body)?;
             return Ok(serde_json::json!({ "status": "stored" }));
         }
-        let opened = MemberMessage::decode(msg.kind, &msg.body).map_err(reject)?;
+        let opened = MemberMessage::decode(kind, body).map_err(reject)?;
         match opened {
             MemberMessage::Ciphertexts(encs) => {
                 let stored = self.on_ciphertexts(&encs)?;

@@ -147,6 +147,16 @@ pub mod protocol {
     pub const RECEIPT: &[u8] = b"VEIL-V1-PROTOCOL-RECEIPT";
     /// Envelope of every member-to-member message.
     pub const MEMBER_MESSAGE: &[u8] = b"VEIL-V1-PROTOCOL-MEMBER-MESSAGE";
+    /// What a member signs when it offers an ephemeral key for a link to another member.
+    pub const LINK_OFFER: &[u8] = b"VEIL-V1-PROTOCOL-LINK-OFFER";
+    /// What a member signs when it answers a link offer (binds the offer's ephemeral key).
+    pub const LINK_ANSWER: &[u8] = b"VEIL-V1-PROTOCOL-LINK-ANSWER";
+    /// HKDF salt of a member-link MAC key.
+    pub const LINK_KDF: &[u8] = b"VEIL-V1-PROTOCOL-LINK-KDF";
+    /// Identifier of a member-link key.
+    pub const LINK_KEY_ID: &[u8] = b"VEIL-V1-PROTOCOL-LINK-KEY-ID";
+    /// HMAC input prefix of a sealed member message.
+    pub const LINK_MAC: &[u8] = b"VEIL-V1-PROTOCOL-LINK-MAC";
 }
 
 /// Every tag in the registry, for tests that check distinctness and the naming scheme.
@@ -197,6 +207,11 @@ pub fn all_tags() -> Vec<&'static [u8]> {
         protocol::ORDER_VOTE,
         protocol::RECEIPT,
         protocol::MEMBER_MESSAGE,
+        protocol::LINK_OFFER,
+        protocol::LINK_ANSWER,
+        protocol::LINK_KDF,
+        protocol::LINK_KEY_ID,
+        protocol::LINK_MAC,
     ]
 }
 

@@ -216,6 +216,10 @@ pub struct Node {
     pub stopping: AtomicBool,
     /// Pairwise MAC keys for envelopes and shares ([`crate::link`]).
     links: Arc<Links>,
+    /// Slots whose own shares were released (or had nothing to share) in this process. A
+    /// slot's validated envelopes stay cached until then even if the slot opens first (from
+    /// other members' shares), so computing our shares never re-validates them from storage.
+    released: Mutex<HashSet<u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -265,6 +269,7 @@ impl Node {
             unsettled: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             links: Arc::new(Links::default()),
+            released: Mutex::new(HashSet::new()),
         }))
     }
 
@@ -354,11 +359,22 @@ impl Node {
         batch: &Batch,
     ) -> Result<(), NodeError> {
         let slot = auth.slot();
-        self.release_shares(auth, batch)?;
+        let released = self.release_shares(auth, batch)?;
         if let Some(envs) = self.envelopes_for(&batch.ids)? {
             self.queue_puzzles(slot, &envs);
         }
-        self.try_open(slot)
+        let r = self.try_open(slot);
+        if released {
+            lock(&self.released).insert(slot);
+            // Opened before our release (from others' shares): the cache was kept for us.
+            if lock(&self.opened).contains(&slot) {
+                let mut cache = lock(&self.cache);
+                for id in &batch.ids {
+                    cache.remove(id);
+                }
+            }
+        }
+        r
     }
 
     /// Queues the solver for the puzzles of a certified slot (once per process): delay-only
@@ -990,17 +1006,22 @@ impl Node {
 
     /// Computes (or re-sends) this member's shares under an authorization. Shares exist only
     /// through a [`ReleaseAuthorization`], which only a verified, stored certificate yields.
-    fn release_shares(&self, auth: &ReleaseAuthorization, batch: &Batch) -> Result<(), NodeError> {
+    /// Returns false when the shares wait for missing envelopes.
+    fn release_shares(
+        &self,
+        auth: &ReleaseAuthorization,
+        batch: &Batch,
+    ) -> Result<bool, NodeError> {
         let shares = match self.storage.own_shares(auth.slot())? {
             Some(s) => s,
             None => {
                 let Some(envs) = self.envelopes_for(&batch.ids)? else {
                     warn!("envelopes missing: shares for this slot wait for them");
                     lock(&self.awaiting_envelopes).insert(auth.slot());
-                    return Ok(());
+                    return Ok(false);
                 };
                 if !envs.iter().any(|e| e.threshold_part().is_some()) {
-                    return Ok(());
+                    return Ok(true);
                 }
                 let s = SharesMessage::create(&mut OsRng, auth, &self.keys.key_share, &envs)
                     .map_err(|e| NodeError::BadShares(e.to_string()))?;
@@ -1016,7 +1037,7 @@ impl Node {
         };
         let msg = MemberMessage::Shares(shares).sign(&self.keys.signing_key, self.member());
         self.broadcast(&msg);
-        Ok(())
+        Ok(true)
     }
 
     /// Stores an authenticated, shape-checked shares message (points not yet validated).
@@ -1188,6 +1209,8 @@ impl Node {
         m.plaintext_batches.fetch_add(1, Ordering::Relaxed);
         let mut decrypted = 0u64;
         {
+            // Envelopes stay cached until our own shares for the slot are out.
+            let drop_cached = lock(&self.released).contains(&plain.slot);
             let mut arrivals = lock(&self.arrivals);
             let mut cache = lock(&self.cache);
             for (index, item) in plain.items.iter().enumerate() {
@@ -1201,7 +1224,9 @@ impl Node {
                 if let Some(t) = arrivals.remove(&item.id) {
                     m.submit_to_plaintext.observe(now - t);
                 }
-                cache.remove(&item.id);
+                if drop_cached {
+                    cache.remove(&item.id);
+                }
             }
         }
         m.items_decrypted.fetch_add(decrypted, Ordering::Relaxed);

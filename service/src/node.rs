@@ -8,8 +8,10 @@
 //!   `Durability::Immediate`), and only then is the receipt signed and returned. A request
 //!   with any bad item is refused whole, before any write. A replayed envelope (one already
 //!   stored) is refused with `already_known` and changes nothing.
-//! - **Gossip**: new envelopes are sent to every other member in signed `Ciphertexts`
-//!   messages (one BLS signature per flush, not per transaction).
+//! - **Gossip**: new envelopes are sent to every other member in `Ciphertexts` messages (one
+//!   per flush, not per transaction), sealed with the pairwise link MAC once the link
+//!   handshake with that member is done ([`crate::link`]), signed before that. Shares travel
+//!   the same way; proposals, votes and certificates are always signed.
 //! - **Proposal driving** ([`Node::drive`]): whoever receives a proposal (the built-in
 //!   sequencer in its own process, or any member for an external sequencer's proposal) sends
 //!   it to every member; each reply is a vote, or a refusal naming the envelopes the member
@@ -1211,8 +1213,10 @@ impl Node {
         {
             // Envelopes stay cached until our own shares for the slot are out.
             let drop_cached = lock(&self.released).contains(&plain.slot);
-            let mut arrivals = lock(&self.arrivals);
+            // Same order as submit and on_ciphertexts (cache, then arrivals): the reverse
+            // order here could deadlock the worker against a gossip or submit handler.
             let mut cache = lock(&self.cache);
+            let mut arrivals = lock(&self.arrivals);
             for (index, item) in plain.items.iter().enumerate() {
                 let _tx = debug_span!("tx", id = %item.id).entered();
                 if matches!(item.outcome, Outcome::Decrypted(_)) {

@@ -189,6 +189,10 @@ pub fn router(node: Arc<Node>) -> Router {
             "/internal/v1/messages",
             post(message).layer(DefaultBodyLimit::max(MAX_MESSAGE_BODY)),
         )
+        .route(
+            "/internal/v1/link",
+            post(link_offer).layer(DefaultBodyLimit::max(EMPTY_LIMIT)),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(node)
 }
@@ -547,6 +551,16 @@ async fn message(
     }
 }
 
+/// A member's signed link offer; the reply is the signed answer (binary).
+async fn link_offer(
+    State(node): State<Arc<Node>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(body_error)?;
+    let answer = blocking(&node, move |n| n.link_answer(&body)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], answer).into_response())
+}
+
 async fn openapi() -> axum::Json<Value> {
     axum::Json(openapi_doc())
 }
@@ -606,7 +620,10 @@ pub fn openapi_doc() -> Value {
             "/v1/rollups/{chain_id}/stream": { "get": { "summary": "server-sent events, one `sub_batch` event per slot (empty sub-batches included, with their absence proof)",
                 "parameters": [{ "name": "chain_id", "in": "path", "required": true, "schema": { "type": "integer" } }, { "name": "from", "in": "query", "required": false, "schema": { "type": "integer" } }],
                 "responses": { "200": { "description": "text/event-stream" }, "404": err } } },
-            "/internal/v1/messages": { "post": { "summary": "member-to-member SignedMessage (binary)",
+            "/internal/v1/link": { "post": { "summary": "a member's signed link offer (binary); the reply is the signed answer that keys MACs on envelopes and shares from that member",
+                "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                "responses": { "200": { "description": "application/octet-stream" }, "400": err, "401": err, "403": err } } },
+            "/internal/v1/messages": { "post": { "summary": "member-to-member SignedMessage, or a sealed (MAC'd) envelopes or shares message (binary)",
                 "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
                 "responses": { "200": ok("reply"), "400": err, "401": err, "403": err, "409": err } } }
         }

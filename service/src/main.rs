@@ -20,6 +20,7 @@ mod devnet;
 #[cfg(test)]
 mod fake_rpc;
 mod forward;
+mod link;
 mod metrics;
 mod node;
 mod peer;

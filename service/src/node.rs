@@ -8,9 +8,11 @@
 //!   `Durability::Immediate`), and only then is the receipt signed and returned. A request
 //!   with any bad item is refused whole, before any write. A replayed envelope (one already
 //!   stored) is refused with `already_known` and changes nothing.
-//! - **Gossip**: new envelopes are sent to every other member in signed `Ciphertexts`
-//!   messages (one BLS signature per flush, not per transaction); a send that fails is
-//!   retried until the member takes it ([`Node::flush_gossip`]), since gossip is how an
+//! - **Gossip**: new envelopes are sent to every other member in `Ciphertexts` messages (one
+//!   per flush, not per transaction), sealed with the pairwise link MAC once the link
+//!   handshake with that member is done ([`crate::link`]), signed before that. Shares travel
+//!   the same way; proposals, votes and certificates are always signed. A send that fails
+//!   is retried until the member takes it ([`Node::flush_gossip`]), since gossip is how an
 //!   envelope acknowledged here reaches the sequencer.
 //! - **Proposal driving** ([`Node::drive`]): whoever receives a proposal (the built-in
 //!   sequencer in its own process, or any member for an external sequencer's proposal) sends
@@ -30,6 +32,12 @@
 //! - **Opening** ([`Node::try_open`]): with `t` share messages for a certified slot, the batch
 //!   is combined in certified order (bad shares excluded by the combiner), the plaintext batch
 //!   stored, and the stream notified.
+//! - **Shares received** are authenticated (the message signature) and shape-checked
+//!   ([`SharesMessage::peek`]: slot, commitment, member, count, length), then stored as they
+//!   arrived; their points — a square root and a subgroup check each, the largest per-item
+//!   cost of a member — are validated only for the `t − 1` messages combined next to our own,
+//!   and for the others only if combining with those fails. Nothing unvalidated is ever
+//!   combined, published or answered with: the decode is the same full check, just later.
 //!
 //! - **Puzzles** (delay and dual items, when delay parameters are configured): after
 //!   certification the slot's puzzles are queued for the solver thread ([`crate::solver`]):
@@ -65,14 +73,16 @@ use tokio::sync::watch;
 use tracing::{debug, debug_span, info, info_span, warn};
 use veil_protocol::message::MAX_GOSSIP_ENVELOPES;
 use veil_protocol::{
-    Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError,
+    Batch, CertificateBuilder, Commitment, EnvelopeError, MemberMessage, MessageError, MessageKind,
     OrderCertificate, Outcome, PlaintextBatch, Progress, Proposal, Receipt, ReceiptSubject,
-    Refusal, ReleaseAuthorization, ReleaseGuard, SequencerId, SharesMessage, SignedMessage, TxId,
-    ValidatedBody, ValidatedEnvelope, ValidationContext, Vote, VoteGuard, validate_batch,
+    Refusal, ReleaseAuthorization, ReleaseGuard, SequencerId, SharesHeader, SharesMessage,
+    SignedMessage, TxId, ValidatedBody, ValidatedEnvelope, ValidationContext, Vote, VoteGuard,
+    validate_batch,
 };
 use veil_storage::{Storage, StorageError};
 
 use crate::config::{MemberKeys, PeerConfig, SolverConfig};
+use crate::link::{self, Links};
 use crate::metrics::Metrics;
 use crate::peer::PeerClient;
 use crate::solver::{Job, SolverQueue};
@@ -239,6 +249,12 @@ pub struct Node {
     gossip_retry_last: Mutex<Option<Instant>>,
     /// When a repeated share message was last answered, by slot and member.
     shares_answered: Mutex<HashMap<(u64, u32), Instant>>,
+    /// Pairwise MAC keys for envelopes and shares ([`crate::link`]).
+    links: Arc<Links>,
+    /// Slots whose own shares were released (or had nothing to share) in this process. A
+    /// slot's validated envelopes stay cached until then even if the slot opens first (from
+    /// other members' shares), so computing our shares never re-validates them from storage.
+    released: Mutex<HashSet<u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -292,6 +308,8 @@ impl Node {
             gossip_retry_busy: Mutex::new(HashSet::new()),
             gossip_retry_last: Mutex::new(None),
             shares_answered: Mutex::new(HashMap::new()),
+            links: Arc::new(Links::default()),
+            released: Mutex::new(HashSet::new()),
         }))
     }
 
@@ -326,22 +344,35 @@ impl Node {
     }
 
     fn schedule(&self, w: Work) {
-        if let Some(tx) = lock(&self.worker).as_ref()
-            && tx.send(w).is_ok()
-        {
-            return;
-        }
+        let w = match lock(&self.worker).as_ref() {
+            // A send fails only when the worker has stopped; the work is then done inline.
+            Some(tx) => match tx.send(w) {
+                Ok(()) => return,
+                Err(mpsc::SendError(w)) => w,
+            },
+            None => w,
+        };
         self.work(w);
     }
 
     fn work(&self, w: Work) {
+        let (kind, slot) = match &w {
+            Work::Release(slot) => ("release", *slot),
+            Work::ReleaseAuthorized(a) => ("release", a.0.slot()),
+            Work::Open(slot) => ("open", *slot),
+        };
         let r = match w {
             Work::Release(slot) => self.release_slot(slot),
+            Work::ReleaseAuthorized(a) => {
+                let (auth, batch) = *a;
+                let _span = info_span!("slot", slot).entered();
+                self.release_authorized(&auth, &batch)
+            }
             Work::Open(slot) => self.try_open(slot),
         };
         if let Err(e) = r {
             self.note_storage_error(&e);
-            warn!(error = %e, ?w, "background work failed");
+            warn!(error = %e, kind, slot, "background work failed");
         }
     }
 
@@ -375,11 +406,33 @@ impl Node {
             .release
             .authorize(&c, &batch)
             .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
-        self.release_shares(&auth, &batch)?;
+        self.release_authorized(&auth, &batch)
+    }
+
+    /// Releases shares under an authorization (from [`Node::on_certificate`], which has just
+    /// verified and stored the certificate, or re-made from storage), then tries to open.
+    fn release_authorized(
+        &self,
+        auth: &ReleaseAuthorization,
+        batch: &Batch,
+    ) -> Result<(), NodeError> {
+        let slot = auth.slot();
+        let released = self.release_shares(auth, batch)?;
         if let Some(envs) = self.envelopes_for(&batch.ids)? {
             self.queue_puzzles(slot, &envs);
         }
-        self.try_open(slot)
+        let r = self.try_open(slot);
+        if released {
+            lock(&self.released).insert(slot);
+            // Opened before our release (from others' shares): the cache was kept for us.
+            if lock(&self.opened).contains(&slot) {
+                let mut cache = lock(&self.cache);
+                for id in &batch.ids {
+                    cache.remove(id);
+                }
+            }
+        }
+        r
     }
 
     /// Queues the solver for the puzzles of a certified slot (once per process): delay-only
@@ -849,16 +902,100 @@ impl Node {
 
     /// Sends to every other member without waiting (a dead peer must not stall the
     /// caller; each send has its own timeout).
+    ///
+    /// Envelopes and shares go sealed under the link key when the handshake with the peer is
+    /// done ([`crate::link`]), signed otherwise (and a handshake is started); a peer that
+    /// refuses the seal (it restarted and lost the key) gets the signed message.
     fn broadcast(&self, msg: &SignedMessage) {
         let msg = Arc::new(msg.clone());
+        let me = self.member();
+        let sealable = matches!(msg.kind, MessageKind::Ciphertexts | MessageKind::Shares);
         for p in self.others() {
+            let sealed = if sealable {
+                let s = self
+                    .links
+                    .outgoing(p.member)
+                    .and_then(|k| link::seal(&k, me, p.member, msg.kind, &msg.body).ok());
+                if s.is_none() {
+                    self.start_link(p);
+                }
+                s
+            } else {
+                None
+            };
             let (client, msg, p) = (self.client.clone(), msg.clone(), p.clone());
+            let links = self.links.clone();
             std::thread::spawn(move || {
+                if let Some(bytes) = sealed {
+                    match client.post(&p.url, "/internal/v1/messages", &bytes) {
+                        Ok(r) if r.status == 401 => {
+                            debug!(peer = p.member, "link key refused; sending signed");
+                            links.forget_outgoing(p.member);
+                        }
+                        Ok(_) => return,
+                        Err(e) => {
+                            debug!(peer = p.member, error = %e, "send failed");
+                            return;
+                        }
+                    }
+                }
                 if let Err(e) = client.send(&p.url, &msg) {
                     debug!(peer = p.member, error = %e, "send failed");
                 }
             });
         }
+    }
+
+    /// Starts a link handshake with `peer` in the background, unless one is running.
+    fn start_link(&self, peer: &PeerConfig) {
+        if !self.links.begin_handshake(peer.member) {
+            return;
+        }
+        let (offer, pending) = link::offer(
+            &mut OsRng,
+            &self.keys.signing_key,
+            self.member(),
+            peer.member,
+        );
+        let (client, peer, links) = (self.client.clone(), peer.clone(), self.links.clone());
+        let committee = self.keys.bls_keys.clone();
+        std::thread::spawn(move || {
+            let r = client.post(&peer.url, "/internal/v1/link", &offer);
+            match r {
+                Ok(reply) if reply.status == 200 => match pending.finish(&committee, &reply.body) {
+                    Ok(key) => {
+                        debug!(peer = peer.member, "link key established");
+                        links.set_outgoing(peer.member, key);
+                    }
+                    Err(e) => warn!(peer = peer.member, error = %e, "link answer refused"),
+                },
+                Ok(reply) => debug!(peer = peer.member, status = reply.status, "link refused"),
+                Err(e) => debug!(peer = peer.member, error = %e, "link handshake failed"),
+            }
+            links.end_handshake(peer.member);
+        });
+    }
+
+    /// Answers a peer's link offer ([`crate::link::answer`]) and keeps the key for its
+    /// sealed messages.
+    pub fn link_answer(&self, offer: &[u8]) -> Result<Vec<u8>, NodeError> {
+        let (reply, from, key) = link::answer(
+            &mut OsRng,
+            &self.keys.signing_key,
+            &self.keys.bls_keys,
+            self.member(),
+            offer,
+        )
+        .map_err(|e| {
+            self.metrics.reject("bad_link_offer");
+            match e {
+                link::LinkError::BadSignature => NodeError::BadSignature,
+                link::LinkError::WrongParties { from, .. } => NodeError::UnknownSender(from),
+                other => NodeError::Malformed(other.to_string()),
+            }
+        })?;
+        self.links.set_incoming(from, key);
+        Ok(reply)
     }
 
     fn others(&self) -> impl Iterator<Item = &PeerConfig> {
@@ -900,11 +1037,21 @@ impl Node {
 
     /// Authenticates and handles one member message; returns the JSON reply.
     pub fn handle_message(&self, bytes: &[u8]) -> Result<serde_json::Value, NodeError> {
+        if bytes.first() == Some(&link::SEALED_VERSION) {
+            let (from, kind, body) = self.links.open(self.member(), bytes).map_err(|e| {
+                self.metrics.reject("bad_link_tag");
+                match e {
+                    link::LinkError::BadTag => NodeError::BadSignature,
+                    other => NodeError::Malformed(other.to_string()),
+                }
+            })?;
+            return self.dispatch(from, kind, body);
+        }
         let msg = SignedMessage::from_bytes(bytes).map_err(|e| {
             self.metrics.reject("malformed_message");
             NodeError::from(e)
         })?;
-        let opened = msg.open(&self.keys.bls_keys).map_err(|e| {
+        let reject = |e: MessageError| {
             let e = NodeError::from(e);
             self.metrics.reject(match e {
                 NodeError::UnknownSender(_) => "unknown_sender",
@@ -912,8 +1059,41 @@ impl Node {
                 _ => "malformed_message",
             });
             e
-        })?;
-        let from = msg.from;
+        };
+        msg.verify(&self.keys.bls_keys).map_err(reject)?;
+        self.dispatch(msg.from, msg.kind, &msg.body)
+    }
+
+    /// Handles an authenticated member message (signature or link MAC checked).
+    fn dispatch(
+        &self,
+        from: u32,
+        kind: MessageKind,
+        body: &[u8],
+    ) -> Result<serde_json::Value, NodeError> {
+        let reject = |e: MessageError| {
+            self.metrics.reject("malformed_message");
+            NodeError::from(e)
+        };
+        if kind == MessageKind::Shares {
+            // Stored as received; the points are validated only if the shares are combined.
+            let header = SharesMessage::peek(body).map_err(|e| {
+                reject(MessageError::Body {
+                    kind: MessageKind::Shares,
+                    reason: e.to_string(),
+                })
+            })?;
+            if header.member != from {
+                self.metrics.reject("bad_shares");
+                return Err(NodeError::BadShares(format!(
+                    "member {} sent shares of member {}",
+                    from, header.member
+                )));
+            }
+            self.on_shares(header, body)?;
+            return Ok(serde_json::json!({ "status": "stored" }));
+        }
+        let opened = MemberMessage::decode(kind, body).map_err(reject)?;
         match opened {
             MemberMessage::Ciphertexts(encs) => {
                 let stored = self.on_ciphertexts(&encs)?;
@@ -927,17 +1107,7 @@ impl Node {
                 self.on_certificate(&c)?;
                 Ok(serde_json::json!({ "status": "recorded" }))
             }
-            MemberMessage::Shares(s) => {
-                if s.member != from {
-                    self.metrics.reject("bad_shares");
-                    return Err(NodeError::BadShares(format!(
-                        "member {} sent shares of member {}",
-                        from, s.member
-                    )));
-                }
-                self.on_shares(s)?;
-                Ok(serde_json::json!({ "status": "stored" }))
-            }
+            MemberMessage::Shares(_) => Err(NodeError::Unexpected("shares")),
             MemberMessage::Vote(_) => Err(NodeError::Unexpected("vote")),
         }
     }
@@ -1004,9 +1174,10 @@ impl Node {
     pub fn on_certificate(&self, c: &OrderCertificate) -> Result<(), NodeError> {
         let _span = info_span!("slot", slot = c.slot).entered();
         let batch = self.batch_for(c)?.ok_or(NodeError::UnknownBatch(c.slot))?;
-        // Verifies the certificate at quorum for exactly this batch; shares are computed
-        // later, from a fresh authorization over the stored certificate.
-        let _authorized = self.release.authorize(c, &batch).map_err(|e| {
+        // Verifies the certificate at quorum for exactly this batch; the shares are computed
+        // by the worker under this authorization once the certificate is stored (one
+        // aggregate verification per slot; a restart re-authorizes from storage).
+        let authorized = self.release.authorize(c, &batch).map_err(|e| {
             self.metrics.reject("bad_certificate");
             NodeError::BadCertificate(e.to_string())
         })?;
@@ -1018,23 +1189,28 @@ impl Node {
             info!(items = batch.ids.len(), commitment = %c.commitment, "certificate stored");
         }
         lock(&self.seen).retain(|(s, _), _| *s > c.slot);
-        self.schedule(Work::Release(c.slot));
+        self.schedule(Work::ReleaseAuthorized(Box::new((authorized, batch))));
         Ok(())
     }
 
     /// Computes (or re-sends) this member's shares under an authorization. Shares exist only
     /// through a [`ReleaseAuthorization`], which only a verified, stored certificate yields.
-    fn release_shares(&self, auth: &ReleaseAuthorization, batch: &Batch) -> Result<(), NodeError> {
+    /// Returns false when the shares wait for missing envelopes.
+    fn release_shares(
+        &self,
+        auth: &ReleaseAuthorization,
+        batch: &Batch,
+    ) -> Result<bool, NodeError> {
         let shares = match self.storage.own_shares(auth.slot())? {
             Some(s) => s,
             None => {
                 let Some(envs) = self.envelopes_for(&batch.ids)? else {
                     warn!("envelopes missing: shares for this slot wait for them");
                     lock(&self.awaiting_envelopes).insert(auth.slot());
-                    return Ok(());
+                    return Ok(false);
                 };
                 if !envs.iter().any(|e| e.threshold_part().is_some()) {
-                    return Ok(());
+                    return Ok(true);
                 }
                 let s = SharesMessage::create(&mut OsRng, auth, &self.keys.key_share, &envs)
                     .map_err(|e| NodeError::BadShares(e.to_string()))?;
@@ -1050,10 +1226,11 @@ impl Node {
         };
         let msg = MemberMessage::Shares(shares).sign(&self.keys.signing_key, self.member());
         self.broadcast(&msg);
-        Ok(())
+        Ok(true)
     }
 
-    fn on_shares(&self, s: SharesMessage) -> Result<(), NodeError> {
+    /// Stores an authenticated, shape-checked shares message (points not yet validated).
+    fn on_shares(&self, s: SharesHeader, encoding: &[u8]) -> Result<(), NodeError> {
         let slot = s.slot;
         if let Some(c) = self.storage.certificate(slot)?
             && c.commitment != s.commitment
@@ -1064,7 +1241,9 @@ impl Node {
             )));
         }
         let member = s.member;
-        let new = self.storage.record_received_shares(&s)?;
+        let new = self
+            .storage
+            .record_received_share_encoding(slot, member, encoding)?;
         if new {
             self.metrics.shares_received.fetch_add(1, Ordering::Relaxed);
             lock(&self.share_senders)
@@ -1142,34 +1321,15 @@ impl Node {
         ) else {
             return Ok(());
         };
-        let mut shares: Vec<SharesMessage> = self
-            .storage
-            .received_shares(slot)?
-            .into_iter()
-            .filter(|s| s.commitment == cert.commitment && s.member != self.member())
-            .collect();
-        if let Some(own) = self.storage.own_shares(slot)? {
-            shares.push(own);
-        }
+        let commitment = cert.commitment;
         let Some(envs) = self.envelopes_for(&batch.ids)? else {
             return Ok(());
         };
         self.queue_puzzles(slot, &envs);
         let mut opening = veil_protocol::BatchOpening::new(cert, batch.clone(), envs)
             .map_err(|e| NodeError::BadCertificate(e.to_string()))?;
-        if opening.needs_shares() && shares.len() >= t {
-            match opening.apply_shares(
-                &self.keys.threshold_key,
-                self.keys.delay_params.as_ref(),
-                &shares,
-            ) {
-                Ok(faulty) if !faulty.is_empty() => {
-                    self.metrics.reject("invalid_shares");
-                    warn!(?faulty, "invalid shares excluded")
-                }
-                Ok(_) => {}
-                Err(e) => debug!(error = %e, "not yet combinable"),
-            }
+        if opening.needs_shares() {
+            self.apply_shares(&mut opening, slot, commitment)?;
         }
         if let Some(params) = self.keys.delay_params.as_ref() {
             for i in opening.pending() {
@@ -1202,14 +1362,77 @@ impl Node {
         Ok(())
     }
 
+    /// Settles the committee items of `opening` from this member's shares and the received
+    /// ones. Received share messages are stored undecoded; validating their points costs a
+    /// square root and a subgroup check per share, so only as many are decoded as combining
+    /// needs: `t − 1` next to our own, and the rest only if combining with those fails (a
+    /// faulty or missing member).
+    fn apply_shares(
+        &self,
+        opening: &mut veil_protocol::BatchOpening,
+        slot: u64,
+        commitment: Commitment,
+    ) -> Result<(), NodeError> {
+        let t = self.keys.config.t as usize;
+        let mut shares: Vec<SharesMessage> = self.storage.own_shares(slot)?.into_iter().collect();
+        let mut received: Vec<(u32, Vec<u8>)> = self
+            .storage
+            .received_share_encodings(slot)?
+            .into_iter()
+            .filter(|(m, _)| *m != self.member())
+            .collect();
+        let own: Vec<u32> = shares.iter().map(|s| s.member).collect();
+        prefer_small_coefficients(&mut received, &own, t);
+        let mut received = received.into_iter();
+        let mut decode_into = |shares: &mut Vec<SharesMessage>, want: usize| {
+            while shares.len() < want {
+                let Some((member, bytes)) = received.next() else {
+                    return;
+                };
+                match SharesMessage::from_bytes(&bytes) {
+                    Ok(s) if s.commitment == commitment && s.member == member => shares.push(s),
+                    Ok(_) => debug!(member, "stored shares for another commitment skipped"),
+                    Err(e) => warn!(member, error = %e, "stored shares refused on decoding"),
+                }
+            }
+        };
+        decode_into(&mut shares, t);
+        if shares.len() < t {
+            return Ok(());
+        }
+        let key = &self.keys.threshold_key;
+        let params = self.keys.delay_params.as_ref();
+        let mut result = opening.apply_shares(key, params, &shares);
+        if !matches!(&result, Ok(f) if f.is_empty()) {
+            let before = shares.len();
+            decode_into(&mut shares, usize::MAX);
+            if shares.len() > before {
+                result = opening.apply_shares(key, params, &shares);
+            }
+        }
+        match result {
+            Ok(faulty) if !faulty.is_empty() => {
+                self.metrics.reject("invalid_shares");
+                warn!(?faulty, "invalid shares excluded")
+            }
+            Ok(_) => {}
+            Err(e) => debug!(error = %e, "not yet combinable"),
+        }
+        Ok(())
+    }
+
     fn after_plaintext(&self, plain: &PlaintextBatch) {
         let now = Instant::now();
         let m = &self.metrics;
         m.plaintext_batches.fetch_add(1, Ordering::Relaxed);
         let mut decrypted = 0u64;
         {
-            let mut arrivals = lock(&self.arrivals);
+            // Envelopes stay cached until our own shares for the slot are out.
+            let drop_cached = lock(&self.released).contains(&plain.slot);
+            // Same order as submit and on_ciphertexts (cache, then arrivals): the reverse
+            // order here could deadlock the worker against a gossip or submit handler.
             let mut cache = lock(&self.cache);
+            let mut arrivals = lock(&self.arrivals);
             for (index, item) in plain.items.iter().enumerate() {
                 let _tx = debug_span!("tx", id = %item.id).entered();
                 if matches!(item.outcome, Outcome::Decrypted(_)) {
@@ -1221,7 +1444,9 @@ impl Node {
                 if let Some(t) = arrivals.remove(&item.id) {
                     m.submit_to_plaintext.observe(now - t);
                 }
-                cache.remove(&item.id);
+                if drop_cached {
+                    cache.remove(&item.id);
+                }
             }
         }
         m.items_decrypted.fetch_add(decrypted, Ordering::Relaxed);
@@ -1525,12 +1750,47 @@ const SHARE_ANSWER_EVERY: Duration = Duration::from_secs(5);
 pub const GOSSIP_RETRY_MAX: usize = 100_000;
 
 /// Background work.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 enum Work {
     /// Release this member's shares for a certified slot, then try to open it.
     Release(u64),
+    /// The same, under the authorization of a certificate just verified and stored.
+    ReleaseAuthorized(Box<(ReleaseAuthorization, Batch)>),
     /// Try to open a slot (new shares arrived).
     Open(u64),
+}
+
+/// Reorders `received` (member, encoding) pairs so that the first `t − |own|` members,
+/// together with `own`, form a responder set whose Lagrange coefficients are small integers
+/// (combining then costs a few additions per item instead of a multi-scalar multiplication;
+/// see `veil_threshold::small_lagrange_at_zero`). Leaves the order alone when no such set
+/// exists or the search would be large (more than 16 received messages).
+fn prefer_small_coefficients(received: &mut [(u32, Vec<u8>)], own: &[u32], t: usize) {
+    let need = t.saturating_sub(own.len());
+    let n = received.len();
+    if need == 0 || need > n || n > 16 {
+        return;
+    }
+    for mask in 0u32..(1 << n) {
+        if mask.count_ones() as usize != need {
+            continue;
+        }
+        let mut set: Vec<u32> = own.to_vec();
+        set.extend((0..n).filter(|i| mask >> i & 1 == 1).map(|i| received[i].0));
+        if veil_threshold::small_lagrange_at_zero(&set).is_some() {
+            // Stable: the chosen members first, each group in its original order.
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by_key(|i| mask >> i & 1 == 0);
+            let reordered: Vec<(u32, Vec<u8>)> = order
+                .iter()
+                .map(|&i| std::mem::take(&mut received[i]))
+                .collect();
+            for (slot, item) in received.iter_mut().zip(reordered) {
+                *slot = item;
+            }
+            return;
+        }
+    }
 }
 
 /// How an item was opened, for logs.
@@ -1662,5 +1922,35 @@ impl Node {
             })
             .collect();
         Ok((sub, fees))
+    }
+}
+
+#[cfg(test)]
+mod share_order_tests {
+    use super::prefer_small_coefficients;
+
+    fn members(r: &[(u32, Vec<u8>)]) -> Vec<u32> {
+        r.iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn received_shares_are_ordered_for_integral_coefficients() {
+        // Member 4 with 1, 2, 3 received: {1, 2, 4} has thirds, {1, 3, 4} does not.
+        let mut r = vec![(1, vec![1]), (2, vec![2]), (3, vec![3])];
+        prefer_small_coefficients(&mut r, &[4], 3);
+        assert_eq!(members(&r), vec![1, 3, 2]);
+        assert_eq!(r[1].1, vec![3], "encodings move with their member");
+        // Already integral ({1, 2, 3}): unchanged.
+        let mut r = vec![(2, vec![]), (3, vec![]), (4, vec![])];
+        prefer_small_coefficients(&mut r, &[1], 3);
+        assert_eq!(members(&r), vec![2, 3, 4]);
+        // No integral set among the candidates ({1, 2, 4} only): unchanged.
+        let mut r = vec![(1, vec![]), (2, vec![]), (4, vec![])];
+        prefer_small_coefficients(&mut r, &[], 3);
+        assert_eq!(members(&r), vec![1, 2, 4]);
+        // Too few to choose from: unchanged.
+        let mut r = vec![(2, vec![])];
+        prefer_small_coefficients(&mut r, &[4], 3);
+        assert_eq!(members(&r), vec![2]);
     }
 }

@@ -64,12 +64,17 @@ impl PeerClient {
 
     /// Posts `message` to `base_url`'s internal message endpoint.
     pub fn send(&self, base_url: &str, message: &SignedMessage) -> Result<Reply, PeerError> {
-        let url = format!("{base_url}/internal/v1/messages");
+        self.post(base_url, "/internal/v1/messages", &message.to_bytes())
+    }
+
+    /// Posts raw bytes (a sealed message, a link handshake) to `path` of `base_url`.
+    pub fn post(&self, base_url: &str, path: &str, bytes: &[u8]) -> Result<Reply, PeerError> {
+        let url = format!("{base_url}{path}");
         let res = self
             .agent
             .post(&url)
             .set("content-type", "application/octet-stream")
-            .send_bytes(&message.to_bytes());
+            .send_bytes(bytes);
         let resp = match res {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,

@@ -156,6 +156,16 @@ pub mod protocol {
     pub const ROLLUP_LEAF: &[u8] = b"VEIL-V1-PROTOCOL-ROLLUP-LEAF";
     /// Digest binding the members of an atomic bundle: `H(n, [chain id, U]…)`.
     pub const BUNDLE_DIGEST: &[u8] = b"VEIL-V1-PROTOCOL-BUNDLE-DIGEST";
+    /// What a member signs when it offers an ephemeral key for a link to another member.
+    pub const LINK_OFFER: &[u8] = b"VEIL-V1-PROTOCOL-LINK-OFFER";
+    /// What a member signs when it answers a link offer (binds the offer's ephemeral key).
+    pub const LINK_ANSWER: &[u8] = b"VEIL-V1-PROTOCOL-LINK-ANSWER";
+    /// HKDF salt of a member-link MAC key.
+    pub const LINK_KDF: &[u8] = b"VEIL-V1-PROTOCOL-LINK-KDF";
+    /// Identifier of a member-link key.
+    pub const LINK_KEY_ID: &[u8] = b"VEIL-V1-PROTOCOL-LINK-KEY-ID";
+    /// HMAC input prefix of a sealed member message.
+    pub const LINK_MAC: &[u8] = b"VEIL-V1-PROTOCOL-LINK-MAC";
 }
 
 /// Every tag in the registry, for tests that check distinctness and the naming scheme.
@@ -210,6 +220,11 @@ pub fn all_tags() -> Vec<&'static [u8]> {
         protocol::SUB_BATCH_ITEM,
         protocol::ROLLUP_LEAF,
         protocol::BUNDLE_DIGEST,
+        protocol::LINK_OFFER,
+        protocol::LINK_ANSWER,
+        protocol::LINK_KDF,
+        protocol::LINK_KEY_ID,
+        protocol::LINK_MAC,
     ]
 }
 

@@ -169,6 +169,6 @@ pub use plaintext::{
     BatchOpening, Opening, Outcome, PlaintextBatch, PlaintextError, PlaintextItem, VerifyContext,
 };
 pub use receipt::{Receipt, ReceiptError, ReceiptSubject};
-pub use release::{ReleaseAuthorization, ReleaseError, ReleaseGuard, SharesMessage};
+pub use release::{ReleaseAuthorization, ReleaseError, ReleaseGuard, SharesHeader, SharesMessage};
 pub use rollup::{ChainsError, RollupIndex, RollupProof, SubBatch, SubBatchError, SubBatchItem};
 pub use vote::{CertifiedTip, Refusal, Vote, VoteError, VoteGuard, VoteIntent};

@@ -131,6 +131,20 @@ pub(crate) fn threshold_parts(
         .collect())
 }
 
+/// The header of an encoded [`SharesMessage`], read by [`SharesMessage::peek`] without
+/// decoding a share point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharesHeader {
+    /// The slot.
+    pub slot: u64,
+    /// The certified commitment.
+    pub commitment: Commitment,
+    /// The releasing member (1-based; equal to the share batch's index).
+    pub member: u32,
+    /// Number of shares.
+    pub count: usize,
+}
+
 /// One member's decryption shares for a certified batch (threshold and dual items, in batch
 /// order), with one batched proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +216,33 @@ impl SharesMessage {
         out.extend_from_slice(&self.member.to_be_bytes());
         out.extend_from_slice(&self.shares.to_bytes());
         out
+    }
+
+    /// Reads the header of an encoding and checks its shape — version, slot, commitment,
+    /// member, the share batch's index (equal to the member), count and length — without
+    /// decoding a share point. Every encoding [`SharesMessage::from_bytes`] accepts passes;
+    /// one that passes may still hold invalid points, which `from_bytes` refuses when the
+    /// shares are used. A member stores authenticated share messages after this check and
+    /// validates the points of only the `t` it combines (see the node's module docs).
+    pub fn peek(bytes: &[u8]) -> Result<SharesHeader, ReleaseError> {
+        let mut r = Reader::new(bytes, "shares message");
+        r.version(SHARES_VERSION)?;
+        let slot = r.u64()?;
+        let commitment = Commitment(r.array()?);
+        let member = r.u32()?;
+        let (index, count) =
+            ShareBatch::check_encoding(r.rest()).map_err(|_| CodecError::Malformed {
+                what: "share batch",
+            })?;
+        if member != index {
+            return Err(ReleaseError::MemberMismatch { member, index });
+        }
+        Ok(SharesHeader {
+            slot,
+            commitment,
+            member,
+            count,
+        })
     }
 
     /// Decodes with validation (every share point; member consistency).

@@ -58,6 +58,52 @@ fn release_requires_a_valid_certificate_for_exactly_this_batch() {
     m.verify(&c.key, &batch.ids, &envs).unwrap();
 }
 
+#[test]
+fn peek_reads_the_header_of_every_decodable_message_and_refuses_bad_shapes() {
+    let mut c = Committee::new(22);
+    let envs = c.threshold_batch(3);
+    let batch = c.batch(4, Commitment::genesis(), &envs);
+    let cert = c.certify(&batch, &[1, 2, 3]);
+    let auth = ReleaseGuard::new(c.committee.clone(), 3)
+        .authorize(&cert, &batch)
+        .unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let m = SharesMessage::create(&mut rng, &auth, &c.shares[1], &envs).unwrap();
+    let bytes = m.to_bytes();
+    let h = SharesMessage::peek(&bytes).unwrap();
+    assert_eq!(
+        (h.slot, h.commitment, h.member, h.count),
+        (4, batch.commitment(), 2, 3)
+    );
+    // Every truncation and an extra byte: refused by both.
+    for cut in [0, 1, 9, 45, 53, 54, bytes.len() - 1] {
+        assert!(SharesMessage::peek(&bytes[..cut]).is_err(), "cut {cut}");
+        assert!(SharesMessage::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(SharesMessage::peek(&longer).is_err());
+    // Wrong version, and a member that is not the share batch's index.
+    let mut v = bytes.clone();
+    v[0] = 2;
+    assert!(SharesMessage::peek(&v).is_err());
+    let mut other_member = bytes.clone();
+    other_member[41..45].copy_from_slice(&3u32.to_be_bytes());
+    assert_eq!(
+        SharesMessage::peek(&other_member),
+        Err(ReleaseError::MemberMismatch {
+            member: 3,
+            index: 2
+        })
+    );
+    // A share that is not a point passes the shape check and fails decoding.
+    let mut bad = bytes.clone();
+    bad[54..102].fill(0xff);
+    bad[54] = 0x9f;
+    assert_eq!(SharesMessage::peek(&bad), Ok(h));
+    assert!(SharesMessage::from_bytes(&bad).is_err());
+}
+
 fn open_threshold(
     c: &mut Committee,
     n: usize,

@@ -23,7 +23,7 @@
 //! | `certificates`, `batches` | slot → [`OrderCertificate`], [`Batch`] | [`Storage::record_certificate`] |
 //! | `positions` | id → (slot, index) | same |
 //! | `own_shares` | slot → [`SharesMessage`] | [`Storage::record_own_shares`] (before sending) |
-//! | `received_shares` | (slot, member) → [`SharesMessage`] | [`Storage::record_received_shares`] |
+//! | `received_shares` | (slot, member) → [`SharesMessage`] encoding (authenticated; points validated when used) | [`Storage::record_received_shares`], [`Storage::record_received_share_encoding`] |
 //! | `plaintexts` | slot → [`PlaintextBatch`] | [`Storage::record_plaintext`] |
 //! | `cursors` | consumer name → next slot | [`Storage::set_cursor`] |
 //! | `meta` | `schema_version`, `last_certified`, `next_seq` | internal |
@@ -36,7 +36,10 @@
 //! compatible, so the version stays 1.
 //!
 //! Values are the protocol crate's canonical encodings and are decoded (validated) on read;
-//! a value that fails to decode is reported as [`StorageError::Corrupt`].
+//! a value that fails to decode is reported as [`StorageError::Corrupt`]. The one exception is
+//! `received_shares`: a member stores other members' share messages as they arrived
+//! (authenticated, shape-checked) and validates the points of only those it combines, so an
+//! entry with invalid points is a faulty sender's, and readers skip it.
 //!
 //! Inserts are idempotent: re-inserting a known envelope returns
 //! [`Inserted::AlreadyKnown`]; re-recording the same intent, certificate, shares or plaintext
@@ -843,6 +846,43 @@ impl Storage {
         Ok(true)
     }
 
+    /// Stores the encoding of a shares message received from `member` for `slot` (first
+    /// message per member and slot wins), as it arrived: the caller has authenticated it
+    /// and checked its shape ([`veil_protocol::SharesMessage::peek`]) but not yet validated
+    /// its points, which are checked when the shares are used
+    /// ([`Storage::received_share_encodings`]). Returns whether it was new.
+    pub fn record_received_share_encoding(
+        &self,
+        slot: u64,
+        member: u32,
+        encoding: &[u8],
+    ) -> Result<bool> {
+        let tx = self.write()?;
+        {
+            let mut table = tx.open_table(RECEIVED_SHARES)?;
+            let key = (slot, member);
+            if table.get(key)?.is_some() {
+                return Ok(false);
+            }
+            table.insert(key, encoding)?;
+        }
+        self.commit(tx)?;
+        Ok(true)
+    }
+
+    /// The stored encodings of the shares received for `slot`, by member ascending, not
+    /// decoded: decode (and so validate) only those used.
+    pub fn received_share_encodings(&self, slot: u64) -> Result<Vec<(u32, Vec<u8>)>> {
+        let tx = self.read()?;
+        let table = tx.open_table(RECEIVED_SHARES)?;
+        let mut out = Vec::new();
+        for entry in table.range((slot, 0u32)..=(slot, u32::MAX))? {
+            let (k, v) = entry?;
+            out.push((k.value().1, v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Members whose shares for `slot` are stored, ascending (keys only: no share point is
     /// decoded, which makes this far cheaper than [`Storage::received_shares`]).
     pub fn received_share_members(&self, slot: u64) -> Result<Vec<u32>> {
@@ -855,18 +895,15 @@ impl Storage {
         Ok(out)
     }
 
-    /// Shares received for `slot`, by member.
+    /// Shares received for `slot`, by member, decoded with full validation. An entry stored
+    /// by [`Storage::record_received_share_encoding`] whose points do not validate (a faulty
+    /// member's) is skipped: it is the sender's fault, not corruption.
     pub fn received_shares(&self, slot: u64) -> Result<Vec<SharesMessage>> {
-        let tx = self.read()?;
-        let table = tx.open_table(RECEIVED_SHARES)?;
-        let mut out = Vec::new();
-        for entry in table.range((slot, 0u32)..=(slot, u32::MAX))? {
-            let (_, v) = entry?;
-            out.push(
-                SharesMessage::from_bytes(v.value()).map_err(|e| corrupt("received_shares", e))?,
-            );
-        }
-        Ok(out)
+        Ok(self
+            .received_share_encodings(slot)?
+            .into_iter()
+            .filter_map(|(_, b)| SharesMessage::from_bytes(&b).ok())
+            .collect())
     }
 
     // ---- plaintext batches and cursors ----------------------------------------------------

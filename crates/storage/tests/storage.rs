@@ -506,3 +506,56 @@ fn forward_result_encoding_is_frozen_and_strict() {
     };
     assert_eq!(message.len(), veil_storage::MAX_FORWARD_DETAIL);
 }
+
+#[test]
+fn received_share_encodings_are_kept_as_sent_and_invalid_points_are_skipped_on_decoding() {
+    let dir = TempDir::new("share-encodings");
+    let mut w = World::new(6);
+    let envs = w.envelopes(2);
+    let p = w.proposal(
+        1,
+        Commitment::genesis(),
+        envs.iter().map(|e| e.id()).collect(),
+    );
+    let cert = w.certify(&p.batch);
+    let auth = ReleaseGuard::new(w.committee.clone(), 3)
+        .authorize(&cert, &p.batch)
+        .unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let good = SharesMessage::create(&mut rng, &auth, &w.shares[0], &envs).unwrap();
+    let other = SharesMessage::create(&mut rng, &auth, &w.shares[1], &envs).unwrap();
+    // Member 2's message with its first share point replaced by bytes that are no point
+    // (x ≥ p): the shape is right, the points are not.
+    let mut bad = other.to_bytes();
+    let first_point = 1 + 8 + 32 + 4 + 9;
+    bad[first_point..first_point + 48].fill(0xff);
+    bad[first_point] = 0x9f;
+    assert!(SharesMessage::peek(&bad).is_ok());
+    assert!(SharesMessage::from_bytes(&bad).is_err());
+    let s = Storage::open(dir.db()).unwrap();
+    assert!(
+        s.record_received_share_encoding(1, 1, &good.to_bytes())
+            .unwrap()
+    );
+    assert!(s.record_received_share_encoding(1, 2, &bad).unwrap());
+    // First per member and slot wins, whichever way it was recorded.
+    assert!(
+        !s.record_received_share_encoding(1, 2, &other.to_bytes())
+            .unwrap()
+    );
+    assert!(!s.record_received_shares(&other).unwrap());
+    assert!(!s.record_received_shares(&good).unwrap());
+    assert_eq!(
+        s.received_share_encodings(1).unwrap(),
+        vec![(1, good.to_bytes()), (2, bad.clone())]
+    );
+    assert_eq!(s.received_share_members(1).unwrap(), vec![1, 2]);
+    assert_eq!(s.received_shares(1).unwrap(), vec![good.clone()]);
+    assert_eq!(s.received_share_encodings(2).unwrap(), vec![]);
+    drop(s);
+    let s = Storage::open(dir.db()).unwrap();
+    assert_eq!(
+        s.received_share_encodings(1).unwrap(),
+        vec![(1, good.to_bytes()), (2, bad)]
+    );
+}

@@ -405,6 +405,36 @@ pub fn lagrange_at_zero(indices: &[u32]) -> Result<Vec<Fr>, KeyError> {
     lagrange_at(indices, Fr::zero())
 }
 
+/// The Lagrange coefficients at zero for `indices` as small signed integers, when every one
+/// is an integer of magnitude below `2⁶³` (`None` otherwise, or for an invalid set).
+///
+/// `λᵢ = Πⱼ≠ᵢ xⱼ / (xⱼ − xᵢ)` is a rational with small numerator and denominator; for many
+/// responder sets it is an integer (for `n = 4, t = 3`: `{1,2,3} → (3, −3, 1)`,
+/// `{1,3,4} → (2, −2, 1)`, `{2,3,4} → (6, −8, 3)`; only `{1,2,4}` has thirds). Then
+/// `Σ λᵢ·Dᵢ` costs a few doublings and additions instead of a multi-scalar multiplication
+/// with full-size scalars (see [`crate::combine`]). The values equal [`lagrange_at_zero`]'s
+/// (as elements of `F_r`), which the tests check.
+pub fn small_lagrange_at_zero(indices: &[u32]) -> Option<Vec<i64>> {
+    check_indices(indices).ok()?;
+    indices
+        .iter()
+        .map(|&i| {
+            let (mut num, mut den) = (1i128, 1i128);
+            for &j in indices {
+                if j != i {
+                    num = num.checked_mul(i128::from(j))?;
+                    den = den.checked_mul(i128::from(j) - i128::from(i))?;
+                }
+            }
+            // den ≠ 0: the indices are distinct.
+            if num % den != 0 {
+                return None;
+            }
+            i64::try_from(num / den).ok().filter(|v| *v != i64::MIN)
+        })
+        .collect()
+}
+
 /// Trusted-dealer key generation, for tests and devnets only. The real committee runs the
 /// distributed key generation of `veil-keygen`, in which no party ever learns `s`.
 pub mod hazmat {
@@ -475,6 +505,45 @@ mod tests {
 
     fn rng(seed: u64) -> ChaCha20Rng {
         ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    fn fr_of(v: i64) -> Fr {
+        if v < 0 {
+            -Fr::from(v.unsigned_abs())
+        } else {
+            Fr::from(v as u64)
+        }
+    }
+
+    #[test]
+    fn small_lagrange_coefficients_of_four_members() {
+        assert_eq!(small_lagrange_at_zero(&[1, 2, 3]), Some(vec![3, -3, 1]));
+        assert_eq!(small_lagrange_at_zero(&[1, 3, 4]), Some(vec![2, -2, 1]));
+        assert_eq!(small_lagrange_at_zero(&[2, 3, 4]), Some(vec![6, -8, 3]));
+        assert_eq!(small_lagrange_at_zero(&[4, 2, 3]), Some(vec![3, 6, -8]));
+        // 8/3, −2, 1/3: not integers.
+        assert_eq!(small_lagrange_at_zero(&[1, 2, 4]), None);
+        assert_eq!(small_lagrange_at_zero(&[7]), Some(vec![1]));
+        // Invalid sets.
+        assert_eq!(small_lagrange_at_zero(&[1, 1]), None);
+        assert_eq!(small_lagrange_at_zero(&[0, 1]), None);
+        assert_eq!(small_lagrange_at_zero(&[]), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whenever the coefficients are small integers, they are exactly the field ones.
+        #[test]
+        fn small_lagrange_coefficients_equal_the_field_ones(
+            set in proptest::collection::btree_set(1u32..=64, 1..=12)
+        ) {
+            let idx: Vec<u32> = set.into_iter().collect();
+            let field = lagrange_at_zero(&idx).unwrap();
+            if let Some(small) = small_lagrange_at_zero(&idx) {
+                let as_field: Vec<Fr> = small.iter().map(|&v| fr_of(v)).collect();
+                prop_assert_eq!(as_field, field);
+            }
+        }
     }
 
     proptest! {

@@ -120,6 +120,7 @@ pub use ciphertext::{
 pub use combine::{CombineError, Combined, Decrypted, combine};
 pub use keys::{
     KeyError, KeyShare, PublicKey, ThresholdKey, VerificationKey, hazmat, lagrange_at_zero,
+    small_lagrange_at_zero,
 };
 pub use label::{Label, LabelError, SlotRange};
 pub use share::{ShareBatch, ShareError};

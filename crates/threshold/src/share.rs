@@ -217,8 +217,12 @@ impl ShareBatch {
         out
     }
 
-    /// Decodes and validates every point (on the curve, in the subgroup, not the identity).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShareError> {
+    /// Checks everything in an encoding except the points — version, member index, count
+    /// and length — and returns `(index, count)`. This is the cheap part of
+    /// [`ShareBatch::from_bytes`]: a receiver can store an authenticated batch after this
+    /// check and validate its points (a square root and a subgroup check each) only if the
+    /// batch is used. Every batch that [`ShareBatch::from_bytes`] accepts passes it.
+    pub fn check_encoding(bytes: &[u8]) -> Result<(u32, usize), ShareError> {
         if bytes.len() < 9 {
             return Err(ShareError::Malformed { what: "length" });
         }
@@ -236,6 +240,12 @@ impl ShareBatch {
         if index == 0 {
             return Err(ShareError::Malformed { what: "index" });
         }
+        Ok((index, m))
+    }
+
+    /// Decodes and validates every point (on the curve, in the subgroup, not the identity).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShareError> {
+        let (index, m) = Self::check_encoding(bytes)?;
         let body = &bytes[9..9 + G1_LEN * m];
         let shares = body
             .chunks_exact(G1_LEN)

@@ -93,6 +93,33 @@ proptest! {
     }
 }
 
+/// Every 3-subset of 4 members decrypts: the integral-coefficient sets ({1,2,3}, {1,3,4},
+/// {2,3,4}: small double-and-add) and {1,2,4} (thirds: the multi-scalar path) alike, in any
+/// order of the batches.
+#[test]
+fn every_three_of_four_decrypt_with_small_and_full_coefficients() {
+    let (mut rng, key, shares, ek) = setup(7, 3, 4);
+    let msgs = vec![b"a".to_vec(), vec![7; 64], vec![]];
+    let cts = encrypt_batch(&mut rng, &ek, &key, &msgs);
+    let all: Vec<ShareBatch> = shares
+        .iter()
+        .map(|s| ShareBatch::create(&mut rng, s, &cts).unwrap())
+        .collect();
+    for set in [
+        [0, 1, 2],
+        [0, 1, 3],
+        [0, 2, 3],
+        [1, 2, 3],
+        [3, 1, 0],
+        [2, 0, 3],
+    ] {
+        let batches: Vec<ShareBatch> = set.iter().map(|&i| all[i].clone()).collect();
+        let out = combine(&key, &cts, &batches).unwrap();
+        assert_eq!(out.outcomes, plaintexts(&msgs), "set {set:?}");
+        assert!(out.faulty.is_empty());
+    }
+}
+
 #[test]
 fn not_enough_shares_message() {
     let (mut rng, key, shares, ek) = setup(1, 3, 4);

@@ -543,7 +543,9 @@ async fn message(
     let reply = blocking(&node, move |n| n.handle_message(&body)).await;
     match reply {
         Err(mut e) if e.code == "parent_not_certified" => {
-            let tip = blocking(&node, |n| n.last_certified_slot()).await?;
+            // The contiguous tip: catching up from there also fills a gap below the last
+            // certificate held.
+            let tip = blocking(&node, |n| n.contiguous_certified_slot()).await?;
             e.extra = Some(json!({ "tip_slot": tip }));
             Err(e)
         }

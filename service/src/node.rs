@@ -255,6 +255,9 @@ pub struct Node {
     /// slot's validated envelopes stay cached until then even if the slot opens first (from
     /// other members' shares), so computing our shares never re-validates them from storage.
     released: Mutex<HashSet<u64>>,
+    /// Highest slot `s` such that this member holds the certificates of every slot `1..=s`
+    /// (a lower bound, advanced lazily by [`Node::contiguous_certified_slot`]).
+    contiguous: Mutex<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -310,6 +313,7 @@ impl Node {
             shares_answered: Mutex::new(HashMap::new()),
             links: Arc::new(Links::default()),
             released: Mutex::new(HashSet::new()),
+            contiguous: Mutex::new(0),
         }))
     }
 
@@ -615,6 +619,27 @@ impl Node {
     /// Last certified slot (0 before the first).
     pub fn last_certified_slot(&self) -> Result<u64, NodeError> {
         Ok(self.storage.last_certified()?.slot.unwrap_or(0))
+    }
+
+    /// The highest slot up to which this member holds every certificate. Lower than
+    /// [`Node::last_certified_slot`] when a certificate arrived while an earlier one was
+    /// missed (the member was down or cut off when that slot was certified): such a member
+    /// must be caught up on the gap, or it never opens those slots.
+    pub fn contiguous_certified_slot(&self) -> Result<u64, NodeError> {
+        let mut c = lock(&self.contiguous);
+        loop {
+            let slots = self.storage.certified_slots(*c + 1, 1024)?;
+            let before = *c;
+            for s in slots {
+                if s != *c + 1 {
+                    break;
+                }
+                *c = s;
+            }
+            if *c == before || *c < before + 1024 {
+                return Ok(*c);
+            }
+        }
     }
 
     /// A receiver notified whenever a plaintext batch is stored.
@@ -1131,6 +1156,22 @@ impl Node {
             self.storage.record_evidence(ev)?;
         }
         lock(&self.seen).insert((p.batch.slot, p.batch.commitment()), p.clone());
+        // A gap below the proposal's parent (a certificate missed while down or cut off)
+        // refuses the vote as a lagging tip, so the driver sends the missing slots first
+        // (`catch_up` from the contiguous tip); otherwise those slots would never open here.
+        let contiguous = self.contiguous_certified_slot()?;
+        if contiguous + 1 < p.batch.slot && self.last_certified_slot()? + 1 >= p.batch.slot {
+            self.metrics.vote_refusals.fetch_add(1, Ordering::Relaxed);
+            debug!(
+                contiguous,
+                "vote refused: certificates missing below the parent"
+            );
+            let last = self.storage.last_certified()?.commitment;
+            return Err(NodeError::Refused(Refusal::ParentNotCertified {
+                parent: p.batch.parent,
+                last,
+            }));
+        }
         let held = self.check_proposal(&p.batch)?;
         let mut guard = lock(&self.guard);
         let intent = match guard.decide(p, |id| held.contains(id)) {
@@ -1416,6 +1457,24 @@ impl Node {
                 warn!(?faulty, "invalid shares excluded")
             }
             Ok(_) => {}
+            Err(e) if shares.len() >= t => {
+                // Enough share messages, yet no combination: some are wrong, and the
+                // combiner's error does not say whose. Vet each received one (rare: only a
+                // faulty member gets here), so the operator sees who sent invalid shares.
+                let (ids, envs) = (&opening.batch().ids, opening.envelopes());
+                let faulty: Vec<u32> = shares
+                    .iter()
+                    .filter(|s| s.member != self.member())
+                    .filter(|s| s.verify(key, ids, envs).is_err())
+                    .map(|s| s.member)
+                    .collect();
+                if faulty.is_empty() {
+                    debug!(error = %e, "not yet combinable");
+                } else {
+                    self.metrics.reject("invalid_shares");
+                    warn!(?faulty, "invalid shares excluded");
+                }
+            }
             Err(e) => debug!(error = %e, "not yet combinable"),
         }
         Ok(())

@@ -72,8 +72,8 @@ use serde_json::Value;
 use veil_keygen::seal::SealParams;
 use veil_keygen::{CeremonyParams, Committee, Transcript, dkg, files};
 use veil_protocol::{
-    MemberMessage, OrderCertificate, PlaintextBatch, Proposal, SignedMessage, TxEnvelope, TxId,
-    ValidatedEnvelope, ValidationContext, Vote, validate_batch,
+    MemberMessage, MessageKind, OrderCertificate, PlaintextBatch, Proposal, SignedMessage,
+    TxEnvelope, TxId, ValidatedEnvelope, ValidationContext, Vote, validate_batch,
 };
 use veil_threshold::{BlsPublicKey, EncryptionKey, Label, SigningKey, SlotRange, ThresholdKey};
 
@@ -237,6 +237,58 @@ pub fn http_post_raw(
 // Recording proxy
 // ---------------------------------------------------------------------------------------
 
+/// A member-to-member message as it crossed the wire: BLS-signed (`SignedMessage`, version 1)
+/// or sealed with a pairwise link MAC (version 2, envelopes and shares only; see
+/// `service/src/link.rs`). The proxies read both; neither the signature nor the MAC is
+/// checked here (the receiving member does that).
+#[derive(Clone, Debug)]
+pub struct WireMessage {
+    /// Sender (1-based member index).
+    pub from: u32,
+    /// What the body is.
+    pub kind: MessageKind,
+    /// The body's canonical encoding.
+    pub body: Vec<u8>,
+    /// Whether it was sealed with a link MAC rather than signed.
+    pub sealed: bool,
+}
+
+impl WireMessage {
+    /// Sealed layout: `0x02 ‖ from ‖ to ‖ kind ‖ key id (16) ‖ len ‖ body ‖ tag (32)`, integers
+    /// big-endian u32.
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        if let Ok(m) = SignedMessage::from_bytes(bytes) {
+            return Some(Self {
+                from: m.from,
+                kind: m.kind,
+                body: m.body,
+                sealed: false,
+            });
+        }
+        const HEADER: usize = 1 + 4 + 4 + 1 + 16 + 4;
+        if bytes.len() < HEADER + 32 || bytes[0] != 2 {
+            return None;
+        }
+        let u32_at = |i: usize| bytes[i..i + 4].try_into().ok().map(u32::from_be_bytes);
+        let from = u32_at(1)?;
+        let kind = match bytes[9] {
+            1 => MessageKind::Ciphertexts,
+            5 => MessageKind::Shares,
+            _ => return None,
+        };
+        let len = usize::try_from(u32_at(26)?).ok()?;
+        if bytes.len() != HEADER + len + 32 {
+            return None;
+        }
+        Some(Self {
+            from,
+            kind,
+            body: bytes[HEADER..HEADER + len].to_vec(),
+            sealed: true,
+        })
+    }
+}
+
 /// One internal message carried by a proxy.
 #[derive(Clone, Debug)]
 pub struct Recorded {
@@ -244,8 +296,9 @@ pub struct Recorded {
     pub seq: u64,
     /// The member it was addressed to.
     pub to: u32,
-    /// The signed message (decoded; `None` if the bytes were not a signed message).
-    pub message: Option<SignedMessage>,
+    /// The member message (decoded; `None` if the bytes were neither a signed nor a sealed
+    /// message).
+    pub message: Option<WireMessage>,
     /// The receiving member's HTTP status.
     pub status: u16,
     /// The receiving member's reply body (JSON: a vote, a refusal, `stored`, …).
@@ -429,7 +482,7 @@ impl Recorder {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let signed = SignedMessage::from_bytes(&body).ok();
+        let signed = WireMessage::parse(&body);
         let from = signed.as_ref().map(|m| m.from);
         let is_shares = signed.as_ref().is_some_and(|m| {
             matches!(
@@ -484,7 +537,7 @@ impl Recorder {
             log.push(Recorded {
                 seq,
                 to,
-                message: SignedMessage::from_bytes(&body).ok(),
+                message: WireMessage::parse(&body),
                 status,
                 reply: out.clone(),
                 replied: self.seq.fetch_add(1, Ordering::SeqCst),

@@ -1,9 +1,12 @@
-//! Member-to-member messages: every internal message is a [`SignedMessage`] from a
-//! committee member, checked against the committee before its body is even decoded.
+//! Member-to-member messages: a [`SignedMessage`] from a committee member, checked against
+//! the committee before its body is even decoded.
 //!
 //! The signature covers `MEMBER_MESSAGE ‖ from ‖ kind ‖ SHA-256(body)`; one BLS signature
 //! (about a millisecond) per message, and messages carry whole batches, never single
-//! transactions. [`MemberMessage`] is the typed body.
+//! transactions. [`MemberMessage`] is the typed body. Proposals, votes and certificates are
+//! always signed (third parties must be able to check them). Envelopes and shares may instead
+//! travel sealed with a pairwise link MAC once two members have run the node's link
+//! handshake (`service/src/link.rs`, wire version 2); the body is the same encoding.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

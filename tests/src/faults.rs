@@ -361,16 +361,7 @@ impl Net {
                 wait_for(
                     &format!("member {m} to release its shares for slot {slot} after the fault"),
                     SETTLE_TIMEOUT,
-                    || {
-                        self.recorder
-                            .messages()
-                            .iter()
-                            .any(|r| {
-                                matches!(r.body(), Some(MemberMessage::Shares(s))
-                                    if s.member == m && s.slot == slot)
-                            })
-                            .then_some(())
-                    },
+                    || self.recorder.has_shares(m, slot).then_some(()),
                 );
             }
         }

@@ -423,6 +423,14 @@ impl Recorder {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Whether a shares message of `member` for `slot` has crossed a proxy.
+    pub fn has_shares(&self, member: u32, slot: u64) -> bool {
+        self.messages().iter().any(|r| {
+            matches!(r.body(), Some(MemberMessage::Shares(s))
+                if s.member == member && s.slot == slot)
+        })
+    }
+
     /// Starts a proxy for member `to` forwarding to `target` (`http://127.0.0.1:port`);
     /// returns its base URL.
     fn spawn(&self, to: u32, target: String) -> String {

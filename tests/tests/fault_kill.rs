@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rand_core::RngCore;
-use veil_protocol::{MemberMessage, TxId};
+use veil_protocol::TxId;
 use veil_storage::Storage;
 use veil_tests::{Acked, FaultReport, Honest, Net, NetOptions, fault_rng, id_of, wait_for};
 
@@ -122,16 +122,7 @@ fn members_killed_at_random_points_lose_nothing_and_rejoin() {
     wait_for(
         &format!("member {victim} to release its shares for slot {released_slot}"),
         Duration::from_secs(60),
-        || {
-            net.recorder
-                .messages()
-                .iter()
-                .any(|r| {
-                    matches!(r.body(), Some(MemberMessage::Shares(s))
-                        if s.member == victim && s.slot == released_slot)
-                })
-                .then_some(())
-        },
+        || net.recorder.has_shares(victim, released_slot).then_some(()),
     );
     std::thread::sleep(extra);
     report.fault(format!(

@@ -224,16 +224,7 @@ fn a_proposal_of_unknown_ciphertexts_is_never_certified() {
             wait_for(
                 &format!("member {m} to release its shares for slot {slot}"),
                 Duration::from_secs(60),
-                || {
-                    net.recorder
-                        .messages()
-                        .iter()
-                        .any(|r| {
-                            matches!(r.body(), Some(MemberMessage::Shares(s))
-                                if s.member == m && s.slot == slot)
-                        })
-                        .then_some(())
-                },
+                || net.recorder.has_shares(m, slot).then_some(()),
             );
         }
     }

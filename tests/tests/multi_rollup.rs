@@ -23,10 +23,7 @@ use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use support::{anvil_binary, dev_signer};
 use veil_client::eth::{self, Transfer};
-use veil_client::{
-    BlockingClient, ChainPolicy, ClientOptions, EncryptedTx, Encryptor, Mode, Trust,
-    TrustedCommittee,
-};
+use veil_client::{BlockingClient, ChainPolicy, EncryptedTx, Encryptor, Mode};
 use veil_protocol::{Batch, Commitment, Outcome, SubBatchItem, TxId};
 use veil_tests::{CHAIN_ID, Net, NetOptions, SequencerMode, wait_for};
 use veil_threshold::SlotRange;
@@ -111,28 +108,14 @@ fn rollups(x: Value, y: Value) -> Value {
 }
 
 fn client(net: &Net, m: u32) -> BlockingClient {
-    let json = net.committee.to_json().into_bytes();
-    let committee = TrustedCommittee::load(
-        &json,
-        &Trust {
-            transcript_hash: Some(net.committee.transcript_hash),
-            ..Trust::default()
-        },
-    )
-    .expect("the harness committee verifies");
-    BlockingClient::new(
-        &net.node(m).url,
-        committee,
+    support::client_with_policy(
+        net,
+        m,
         ChainPolicy {
             service_chain_id: CHAIN_ID,
             label_chain_ids: vec![X, Y],
         },
-        ClientOptions {
-            request_timeout: Duration::from_secs(10),
-            poll_interval: Duration::from_millis(50),
-        },
     )
-    .expect("client")
 }
 
 fn transfer(chain: u64, sender: usize, nonce: u64, value: u64) -> eth::SignedTx {

@@ -157,6 +157,17 @@ impl Drop for Anvil {
 /// A wallet client for member `m` of `net`, trusting the committee pinned by its transcript
 /// hash.
 pub fn wallet_client(net: &Net, m: u32) -> BlockingClient {
+    let client = client_with_policy(net, m, ChainPolicy::single(CHAIN_ID));
+    client
+        .check_node_committee()
+        .expect("the member serves the committee the wallet trusts");
+    client
+}
+
+/// A client for member `m` of `net` under `policy`, trusting the committee pinned by its
+/// transcript hash (no check of what the member serves).
+#[allow(dead_code)] // each test binary compiles this module; not all call this directly
+pub fn client_with_policy(net: &Net, m: u32, policy: ChainPolicy) -> BlockingClient {
     let json = net.committee.to_json().into_bytes();
     let committee = TrustedCommittee::load(
         &json,
@@ -166,18 +177,14 @@ pub fn wallet_client(net: &Net, m: u32) -> BlockingClient {
         },
     )
     .expect("the harness committee verifies");
-    let client = BlockingClient::new(
+    BlockingClient::new(
         &net.node(m).url,
         committee,
-        ChainPolicy::single(CHAIN_ID),
+        policy,
         ClientOptions {
             request_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_millis(50),
         },
     )
-    .expect("client");
-    client
-        .check_node_committee()
-        .expect("the member serves the committee the wallet trusts");
-    client
+    .expect("client")
 }
